@@ -1,0 +1,120 @@
+"""The validated dataset and the publications made from it.
+
+Everything after validation works on a :class:`Dataset`: typed, checked, with references resolved. Its frames have
+exactly the columns documented below (pandas nullable dtypes; missing values are ``pd.NA``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+LANGUAGES = ("fr", "en")
+CHANNELS = ("bilateral", "regional", "multilateral")
+PILLARS = ("prevention", "protection", "prosecution", "partnership")
+CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
+PRIORITIES = ("high", "medium", "low")
+
+Kind = Literal["synthesis", "region", "country"]
+KIND_FOLDER = {"synthesis": "", "region": "regions", "country": "countries"}
+
+# Codes that become file names and wildcards: checked by validation and again wherever a path is made.
+REGION_CODE = r"[a-z0-9-]{1,40}"
+COUNTRY_CODE = r"[A-Z]{3}"
+LANG_CODE = r"fr|en"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    unit: str
+    label: dict[str, str]  # lang -> text
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """evaluation.yaml, checked."""
+
+    id: str
+    languages: tuple[str, ...]  # first = main language
+    title: dict[str, str]
+    commissioner: dict[str, str]
+    subtitle: dict[str, str] | None
+    evaluator: str
+    published: str  # "YYYY-MM"
+    period_start: int
+    period_end: int
+    currency: str  # ISO 4217
+    indicators: dict[str, Indicator] = field(default_factory=dict)
+
+
+@dataclass
+class Dataset:
+    """A validated dataset.
+
+    Frames (one row per row of the file, in file order, index reset):
+
+    - ``regions``: region (str), name_{lang} (str) for each language.
+    - ``countries``: country (str, ISO alpha-3 or XKX), region (str), name_{lang} (str, always filled:
+      the override of countries.csv or the CLDR name in that language).
+    - ``actions``: action_id, title, country (str or NA for a regional/multi-country action), region (str, always
+      filled: the country's region when country is given), channel, instrument (str or NA), partner,
+      pillars (str, normalised ``;``-joined in PILLARS order, e.g. "prevention;protection"), year (Int64),
+      committed (Float64, NA when not reported), disbursed (Float64, NA when not given).
+    - ``ratings``: action_id, criterion, score (Int64 1–4), comment (str or NA).
+    - ``recommendations``: rec_id, scope (str: "global", a region code or a country code),
+      scope_kind ("global" | "region" | "country"), priority, addressee, text_{lang} (str).
+    - ``indicators``: country, indicator, year (Int64), value (Float64), source (str).
+
+    ``narratives`` maps (lang, kind, code) to Markdown text; code is None for the synthesis, e.g.
+    ("fr", "synthesis", None), ("en", "region", "see"), ("fr", "country", "NGA").
+    ``source_files`` maps each data file name that was read (relative to root) to its sha256.
+    """
+
+    root: Path
+    evaluation: Evaluation
+    regions: pd.DataFrame
+    countries: pd.DataFrame
+    actions: pd.DataFrame
+    ratings: pd.DataFrame
+    recommendations: pd.DataFrame
+    indicators: pd.DataFrame
+    narratives: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
+    source_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def assets_dir(self) -> Path | None:
+        p = self.root / "assets"
+        return p if p.is_dir() else None
+
+
+@dataclass(frozen=True, order=True)
+class Doc:
+    """One publication: a language, a kind and (for briefs) a region or country code."""
+
+    lang: str
+    kind: Kind
+    code: str | None = None
+
+    @property
+    def stem(self) -> str:
+        """Path without extension, relative to the output folder: ``fr/synthesis``, ``en/countries/NGA``."""
+        if self.kind == "synthesis":
+            return f"{self.lang}/synthesis"
+        return f"{self.lang}/{KIND_FOLDER[self.kind]}/{self.code}"
+
+    @property
+    def key(self) -> str:
+        return self.stem
+
+    @classmethod
+    def from_key(cls, key: str) -> "Doc":
+        parts = key.split("/")
+        if len(parts) == 2 and parts[1] == "synthesis":
+            return cls(parts[0], "synthesis")
+        lang, folder, code = parts
+        kind = {"regions": "region", "countries": "country"}[folder]
+        return cls(lang, kind, code)  # type: ignore[arg-type]
