@@ -1,0 +1,39 @@
+# reportgen workflow: the publications of an evaluation, from its data folder.
+#
+#   snakemake --cores all                                        # data/ → output/
+#   snakemake --cores all --config data=DIR output=DIR          # any dataset, any folder
+#
+# Reads as an index: configuration and its validation, the rule files in pipeline order, then `rule all`.
+# Rules are thin; the work is done by `reportgen` subcommands (src/reportgen/), where it is tested.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/validate.smk"
+include: "rules/prepare.smk"
+include: "rules/render.smk"
+include: "rules/publish.smk"
+
+
+rule all:
+    """Every publication of the evaluation, its data files and the catalogue."""
+    input:
+        f"{STATE}/index.done",
+    default_target: True
+
+
+onsuccess:
+    shell(f"reportgen summary --output {OUT:q} --data {DATA:q} || true")
+
+
+onerror:
+    shell(f"reportgen summary --output {OUT:q} --data {DATA:q} || true")

@@ -1,0 +1,58 @@
+# Shared definitions: folders, input lists and wildcard constraints. Helpers are named functions.
+
+from pathlib import Path
+
+DATA = config["data"]
+OUT = config["output"]
+STATE = f"{OUT}/.reportgen"
+SHARDS = int(config["shards"])
+
+
+wildcard_constraints:
+    shard=r"\d+",
+    lang=r"fr|en",
+    country=r"[A-Z]{3}",
+    region=r"[a-z0-9-]{1,40}",
+
+
+def data_files(wildcards=None):
+    """Every file of the dataset folder (hidden files excepted): any edit, addition or removal counts."""
+    root = Path(DATA)
+    if not root.is_dir():
+        raise WorkflowError(f"the dataset folder {DATA!r} does not exist; set data=DIR (--config data=DIR)")
+    return sorted(
+        str(p)
+        for p in root.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def code_files(wildcards=None):
+    """The package's source: a change to the code reruns the stages (each then re-renders only what changed)."""
+    return sorted(str(p) for p in Path(workflow.basedir, "src", "reportgen").rglob("*.py"))
+
+
+def template_files(wildcards=None):
+    """Templates, stylesheets and fonts, the project's and the override folder's."""
+    folders = [Path(workflow.basedir, "templates")]
+    if config["templates"]:
+        folders.append(Path(config["templates"]))
+    return sorted(str(p) for folder in folders if folder.is_dir() for p in folder.rglob("*") if p.is_file())
+
+
+def catalog_files(wildcards=None):
+    """The translation catalogues that every publication's text goes through."""
+    return sorted(str(p) for p in Path(workflow.basedir, "src", "reportgen", "locale").rglob("*.po"))
+
+
+def shard_manifests(wildcards=None):
+    return [f"{STATE}/shards/{i}.json" for i in range(SHARDS)]
+
+
+def render_threads(wildcards=None):
+    """One shard takes every core it is given (the scheduler caps this at --cores); several shards share them."""
+    return 1024 if SHARDS == 1 else max(1, 2 * 1024 // SHARDS)
+
+
+def languages_flag(wildcards=None):
+    return " ".join(config["languages"])

@@ -1,0 +1,39 @@
+rule render:
+    """Render shard {wildcards.shard} of the publications (HTML and PDF); unchanged ones are left as they are."""
+    input:
+        plan=f"{STATE}/plan.json",
+        model=f"{STATE}/model.pickle",
+        code=code_files,
+        templates=template_files,
+        catalogs=catalog_files,
+    output:
+        f"{STATE}/shards/{{shard}}.json",
+    params:
+        pdf_variant=config["pdf_variant"],
+        public_url=config["public_url"],
+        templates=config["templates"],
+        data_date=config["data_date"],
+        timeout=config["render_timeout"],
+        memory=config["render_memory_mb"],
+    threads: render_threads()
+    resources:
+        mem_mb=int(config["render_memory_mb"]),
+    log:
+        f"{STATE}/logs/render-{{shard}}.log",
+    benchmark:
+        f"{STATE}/benchmarks/render-{{shard}}.tsv"
+    shell:
+        """
+        reportgen render \
+            --shard {wildcards.shard} \
+            --jobs {threads} \
+            --data {DATA:q} \
+            --output {OUT:q} \
+            --pdf-variant {params.pdf_variant:q} \
+            --public-url {params.public_url:q} \
+            --templates {params.templates:q} \
+            --data-date {params.data_date:q} \
+            --render-timeout {params.timeout} \
+            --render-memory-mb {params.memory} \
+            --log {log:q}
+        """

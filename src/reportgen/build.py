@@ -1,0 +1,580 @@
+"""The build stages the workflow's rules call: validate → prepare → render (shards) → index.
+
+Incremental by content. Each publication has a *key*: the sha256 of its rendered HTML, of the local files that
+HTML loads (stylesheets, fonts, images), of the PDF renderer (code and WeasyPrint version) and of the PDF options.
+A publication is re-rendered only when its key changed or its files are not the ones the last build wrote; every
+other publication keeps its bytes and modification time. Templates, styles, data and code changes are all caught
+this way, and a change that does not alter what a publication prints (a grand total that moves a share only
+beyond the printed precision) does not re-render it.
+
+Fast. Rendering pays the interpreter start-up and the WeasyPrint import once per render job: the job imports
+everything, then forks a pool of warm workers (one per core it was given) that render documents from a shared
+queue, so cores stay busy until the last document.
+
+Safe. Every file is written through :mod:`reportgen.atomic`; a per-document state file is written after the
+document's files, so a build killed at any point is completed by running it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from . import atomic
+from .errors import ReportgenError, ValidationFailed, has_errors
+from .model import Doc
+from .settings import Settings, source_date_epoch
+
+PLAN_VERSION = 1
+KIND_WEIGHT = {"synthesis": 12.0, "region": 3.0, "country": 1.5}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Paths of the hidden build state
+# --------------------------------------------------------------------------------------------------------------
+
+def dataset_pickle(s: Settings) -> Path:
+    return s.state_dir / "dataset.pickle"
+
+
+def model_pickle(s: Settings) -> Path:
+    return s.state_dir / "model.pickle"
+
+
+def plan_path(s: Settings) -> Path:
+    return s.state_dir / "plan.json"
+
+
+def shard_manifest(s: Settings, shard: int) -> Path:
+    return s.state_dir / "shards" / f"{shard}.json"
+
+
+def doc_state_path(s: Settings, doc: Doc) -> Path:
+    return s.state_dir / "docs" / f"{doc.stem}.json"
+
+
+def _dump_json(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stage 1: validate
+# --------------------------------------------------------------------------------------------------------------
+
+def stage_validate(s: Settings, *, quiet: bool = False):
+    """Validate the dataset; write validation.json/.html; keep the validated dataset for the next stages.
+
+    Raises ValidationFailed (after writing the report) when the dataset has errors. Publications are untouched.
+    """
+    from .validate import validate_dataset, write_report
+
+    result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
+    if not quiet:
+        for p in result.problems:
+            _log(str(p))
+    write_report(result.problems, s.output, s.data)
+    marker = s.state_dir / "validation-failed"
+    if has_errors(result.problems):
+        atomic.write_text(marker, f"{sum(p.severity == 'error' for p in result.problems)}\n")
+        raise ValidationFailed(result.problems)
+    marker.unlink(missing_ok=True)
+    atomic.write_bytes(dataset_pickle(s), pickle.dumps(result.dataset, protocol=pickle.HIGHEST_PROTOCOL))
+    return result
+
+
+def _load_pickle(path: Path, what: str):
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+        raise ReportgenError(f"cannot read the {what} at {path} ({exc}); run the build again "
+                             "(snakemake --cores all --rerun-incomplete)") from None
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stage 2: prepare
+# --------------------------------------------------------------------------------------------------------------
+
+def template_dirs(s: Settings) -> list[Path]:
+    from .render import templates_root
+
+    dirs = [templates_root()]
+    if s.templates:
+        if not s.templates.is_dir():
+            raise ReportgenError(f"the templates override folder {s.templates} does not exist; "
+                                 "create it or set templates to \"\" in the config")
+        dirs.insert(0, s.templates)
+    return dirs
+
+
+def copy_assets(s: Settings) -> list[Path]:
+    """Copy stylesheets and fonts to {output}/assets/ (override folder first); remove assets no longer shipped."""
+    wanted: dict[str, Path] = {}
+    for base in reversed(template_dirs(s)):  # the override folder, last, wins
+        for sub in ("css", "fonts"):
+            folder = base / sub
+            if folder.is_dir():
+                for f in sorted(folder.rglob("*")):
+                    if f.is_file() and not f.name.startswith("."):
+                        wanted[f"{sub}/{f.relative_to(folder).as_posix()}"] = f
+    assets = s.output / "assets"
+    written = []
+    for rel, src in sorted(wanted.items()):
+        dst = assets / rel
+        atomic.write_if_changed(dst, src.read_bytes())
+        written.append(dst)
+    if assets.is_dir():
+        for f in assets.rglob("*"):
+            if f.is_file() and f.relative_to(assets).as_posix() not in wanted:
+                f.unlink()
+    return written
+
+
+def plan_documents(ds, languages: tuple[str, ...]) -> list[Doc]:
+    """Every publication: per language, the synthesis, a brief per region and per country with ≥ 1 action."""
+    actions = ds.actions
+    regions = sorted(set(actions["region"].dropna().astype(str)))
+    countries = sorted(set(actions["country"].dropna().astype(str)))
+    docs = []
+    for lang in languages:
+        docs.append(Doc(lang, "synthesis"))
+        docs += [Doc(lang, "region", r) for r in regions]
+        docs += [Doc(lang, "country", c) for c in countries]
+    return docs
+
+
+def assign_shards(docs: list[Doc], shards: int, weights: dict[str, float]) -> dict[str, int]:
+    """Longest-processing-time-first assignment: heaviest documents first, each to the least loaded shard."""
+    load = [0.0] * shards
+    out = {}
+    for d in sorted(docs, key=lambda d: (-weights.get(d.key, KIND_WEIGHT[d.kind]), d.key)):
+        i = min(range(shards), key=lambda k: (load[k], k))
+        out[d.key] = i
+        load[i] += weights.get(d.key, KIND_WEIGHT[d.kind])
+    return out
+
+
+def stage_prepare(s: Settings) -> dict:
+    """Aggregate, export the data files, copy assets and write the render plan."""
+    from .aggregate import compute_figures, data_tables
+    from .export import write_data
+
+    started = time.time()
+    ds = _load_pickle(dataset_pickle(s), "validated dataset")
+    languages = s.languages or ds.evaluation.languages
+    unknown = [l for l in languages if l not in ds.evaluation.languages]
+    if unknown:
+        raise ReportgenError(f"languages {unknown} are not declared in evaluation.yaml "
+                             f"(it declares {list(ds.evaluation.languages)}); fix the languages config key")
+    epoch = source_date_epoch(ds.evaluation.published, s.data_date)
+    figures = compute_figures(ds)
+    write_data(data_tables(ds, figures), s.output / "data", epoch=epoch)
+    copy_assets(s)
+    atomic.write_bytes(model_pickle(s), pickle.dumps((ds, figures), protocol=pickle.HIGHEST_PROTOCOL))
+    docs = plan_documents(ds, tuple(languages))
+    weights = {}
+    for d in docs:
+        st = _read_state(s, d)
+        if st and st.get("seconds"):
+            weights[d.key] = float(st["seconds"])
+    assignment = assign_shards(docs, s.shards, weights)
+    plan = {
+        "version": PLAN_VERSION,
+        "epoch": epoch,
+        "languages": list(languages),
+        "shards": s.shards,
+        "started": started,
+        "documents": [{"key": d.key, "shard": assignment[d.key]} for d in docs],
+    }
+    atomic.write_text(plan_path(s), _dump_json(plan))
+    _log(f"prepared {len(docs)} publications in {len(languages)} language(s), "
+         f"{s.shards} render job(s), data files in {s.output / 'data'}")
+    return plan
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stage 3: render
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class DocResult:
+    key: str
+    status: str  # built | unchanged | failed
+    seconds: float = 0.0
+    pages: int = 0
+    pdf_bytes: int = 0
+    html_bytes: int = 0
+    title: str = ""
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_state(s: Settings, doc: Doc) -> dict | None:
+    try:
+        return json.loads(doc_state_path(s, doc).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _file_sig(p: Path) -> list[int] | None:
+    try:
+        st = p.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+class RenderTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):  # pragma: no cover - exercised through render limits tests
+    raise RenderTimeout()
+
+
+class _Worker:
+    """Per-process rendering state: the model, Jinja environments, fingerprints. Built once per worker."""
+
+    def __init__(self, s: Settings, plan: dict):
+        from .pdf import renderer_fingerprint
+
+        self.s = s
+        self.plan = plan
+        self.ds, self.figures = _load_pickle(model_pickle(s), "prepared model")
+        self.dirs = template_dirs(s)
+        self.envs: dict = {}
+        self.fingerprint = renderer_fingerprint()
+        self.epoch = int(plan["epoch"])
+        self.roots = [s.output / "assets", *self.dirs]
+        if self.ds.assets_dir is not None:
+            self.roots.append(self.ds.assets_dir)
+
+    def env(self, lang: str):
+        from .render import make_environment
+
+        if lang not in self.envs:
+            self.envs[lang] = make_environment(lang, template_dirs=self.dirs)
+        return self.envs[lang]
+
+    def attachments(self, doc: Doc) -> list[tuple[str, bytes, str]]:
+        if not self.s.pdf_variant.startswith("pdf/a-3"):
+            return []
+        from .aggregate import slice_tables
+        from .export import tables_to_csv_bytes
+
+        if doc.kind == "synthesis":
+            from .aggregate import data_tables
+
+            tables = data_tables(self.ds, self.figures)
+        else:
+            tables = slice_tables(self.ds, self.figures, doc.kind, doc.code)
+        return [(f"{name}.csv", data, f"Data of this publication: {name}")
+                for name, data in tables_to_csv_bytes(tables).items()]
+
+    def render(self, key: str) -> DocResult:
+        from .context import build_context
+        from .deps import dependencies_digest, html_dependencies
+        from .pdf import render_pdf
+        from .render import render_html
+
+        doc = Doc.from_key(key)
+        s = self.s
+        t0 = time.perf_counter()
+        html_path = s.output / f"{doc.stem}.html"
+        pdf_path = s.output / f"{doc.stem}.pdf"
+        try:
+            context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
+            html = render_html(doc, context, self.env(doc.lang))
+            attachments = self.attachments(doc)
+            deps = html_dependencies(html, html_path)
+            h = hashlib.sha256()
+            for part in (html.encode(), dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
+                         s.pdf_variant.encode(), s.public_url.encode(), str(self.epoch).encode()):
+                h.update(hashlib.sha256(part).digest())
+            for name, data, _ in attachments:
+                h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
+            key_hash = h.hexdigest()
+            title = _title_of(html)
+            state = _read_state(s, doc)
+            if (state and state.get("key") == key_hash and state.get("pdf") == _file_sig(pdf_path)
+                    and state.get("html") == _file_sig(html_path)):
+                return DocResult(key, "unchanged", time.perf_counter() - t0, state.get("pages", 0),
+                                 state["pdf"][0], state["html"][0], title)
+            atomic.write_if_changed(html_path, html)
+            if s.render_timeout:
+                signal.signal(signal.SIGALRM, _on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, s.render_timeout)
+            try:
+                pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
+                                 public_url=s.public_url, attachments=attachments, epoch=self.epoch)
+            finally:
+                if s.render_timeout:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            atomic.write_bytes(pdf_path, pdf.data)
+            seconds = time.perf_counter() - t0
+            atomic.write_text(doc_state_path(s, doc), _dump_json({
+                "key": key_hash, "pdf": _file_sig(pdf_path), "html": _file_sig(html_path),
+                "pages": pdf.pages, "title": title, "seconds": round(seconds, 3),
+            }))
+            return DocResult(key, "built", seconds, pdf.pages, len(pdf.data), len(html.encode()), title,
+                             warnings=pdf.warnings)
+        except RenderTimeout:
+            return DocResult(key, "failed", time.perf_counter() - t0,
+                             error=f"took longer than render_timeout = {s.render_timeout:g} s; simplify the "
+                                   "publication (fewer rows) or raise render_timeout in the config")
+        except MemoryError:
+            return DocResult(key, "failed", time.perf_counter() - t0,
+                             error=f"needed more than render_memory_mb = {s.render_memory_mb} MiB; raise it in "
+                                   "the config or reduce the publication's size")
+        except ReportgenError as exc:
+            return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - one document's bug must not stop the others
+            from weasyprint.urls import FatalURLFetchingError
+
+            if isinstance(exc, FatalURLFetchingError):
+                return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
+            return DocResult(key, "failed", time.perf_counter() - t0,
+                             error=f"internal error {type(exc).__name__}: {exc} (please report it)")
+
+    def render_settings(self):
+        from .context import RenderSettings
+
+        return make_render_settings(RenderSettings, self.s, self.ds)
+
+
+def make_render_settings(cls, s: Settings, ds):
+    """Build context.RenderSettings from the build settings, passing only the fields it declares."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {
+        "data_date": s.data_date or ds.evaluation.published,
+        "pdf_variant": s.pdf_variant,
+        "public_url": s.public_url,
+    }
+    return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def _title_of(html: str) -> str:
+    import re
+    from html import unescape
+
+    m = re.search(r"<title>(.*?)</title>", html, re.S | re.I)
+    return unescape(m.group(1)).strip() if m else ""
+
+
+_WORKER: _Worker | None = None
+
+
+def _init_worker(memory_mb: int) -> None:
+    import resource
+
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _render_in_worker(key: str) -> DocResult:
+    assert _WORKER is not None
+    return _WORKER.render(key)
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[DocResult]:
+    """Render this shard's publications with a pool of warm forked workers; write the shard manifest."""
+    global _WORKER
+    from .pdf import harfbuzz_subset_available
+
+    try:
+        plan = json.loads(plan_path(s).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise ReportgenError(f"no render plan at {plan_path(s)}; run the whole workflow (snakemake --cores all)") from None
+    keys = [d["key"] for d in plan["documents"] if d["shard"] == shard]
+    if not harfbuzz_subset_available():
+        _log("warning: libharfbuzz-subset is not installed: WeasyPrint falls back to fontTools and renders about "
+             "twice as slowly (apt-get install libharfbuzz-subset0)")
+    import weasyprint  # noqa: F401 - paid once here, inherited by the forked workers
+
+    _WORKER = _Worker(s, plan)
+    jobs = max(1, min(jobs or available_cores(), len(keys) or 1))
+    # Heaviest first, so the long documents start early and the pool ends together.
+    weights = {}
+    for k in keys:
+        st = _read_state(s, Doc.from_key(k))
+        weights[k] = float(st["seconds"]) if st and st.get("seconds") else KIND_WEIGHT[Doc.from_key(k).kind]
+    keys.sort(key=lambda k: (-weights[k], k))
+    results: list[DocResult] = []
+    total = len(keys)
+    t0 = time.perf_counter()
+
+    def report(r: DocResult) -> None:
+        results.append(r)
+        extra = f"{r.pages} p., {r.seconds:.2f} s" if r.status != "failed" else r.error
+        _log(f"[{len(results):>{len(str(total))}}/{total}] {r.status:<9} {r.key} ({extra})")
+
+    if jobs == 1:
+        _init_worker(s.render_memory_mb)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for k in keys:
+            report(_WORKER.render(k))
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending = list(keys)
+        while pending:
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx,
+                                     initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
+                futures = {pool.submit(_render_in_worker, k): k for k in pending}
+                pending = []
+                broken = []
+                for fut in as_completed(futures):
+                    k = futures[fut]
+                    try:
+                        report(fut.result())
+                    except BrokenProcessPool:
+                        broken.append(k)
+            if broken:
+                # A worker died (killed by the kernel, a crash in a C library): the document it held fails;
+                # the others that were queued behind it get a fresh pool.
+                first, rest = broken[0], broken[1:]
+                report(DocResult(first, "failed", error="the rendering process died (out of memory or crash); "
+                                                        "see the log; raise render_memory_mb if needed"))
+                pending = rest
+    elapsed = time.perf_counter() - t0
+    manifest = {"shard": shard, "seconds": round(elapsed, 3), "jobs": jobs,
+                "documents": [asdict(r) for r in sorted(results, key=lambda r: r.key)]}
+    failed = [r for r in results if r.status == "failed"]
+    built = sum(r.status == "built" for r in results)
+    _log(f"render job {shard}: {built} built, {total - built - len(failed)} unchanged, {len(failed)} failed "
+         f"in {elapsed:.1f} s with {jobs} worker(s)")
+    if failed:
+        atomic.write_text(s.state_dir / "shards" / f"{shard}.failed.json", _dump_json(manifest))
+        for r in failed:
+            _log(f"ERROR: {r.key}: {r.error}")
+        raise ReportgenError(f"{len(failed)} publication(s) failed to render; the others were built. "
+                             "Fix the problems above and run the build again.")
+    try:
+        (s.state_dir / "shards" / f"{shard}.failed.json").unlink()
+    except FileNotFoundError:
+        pass
+    atomic.write_text(shard_manifest(s, shard), _dump_json(manifest))
+    return results
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Stage 4: index, clean-up, summary
+# --------------------------------------------------------------------------------------------------------------
+
+def _published_list(s: Settings) -> Path:
+    return s.state_dir / "published.json"
+
+
+def _previous_published(s: Settings) -> set[str]:
+    try:
+        return set(json.loads(_published_list(s).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return set()
+
+
+def remove_stale(s: Settings, current: set[str]) -> list[str]:
+    """Delete publications a previous build wrote that the data no longer calls for (a country removed)."""
+    previous = _previous_published(s)
+    languages = {k.split("/", 1)[0] for k in current}
+    removed = []
+    for key in sorted(k for k in previous - current if k.split("/", 1)[0] in languages):
+        doc = Doc.from_key(key)
+        for ext in (".html", ".pdf"):
+            p = s.output / f"{doc.stem}{ext}"
+            if p.is_file():
+                p.unlink()
+        try:
+            doc_state_path(s, doc).unlink()
+        except FileNotFoundError:
+            pass
+        removed.append(key)
+    return removed
+
+
+def collect_results(s: Settings, plan: dict) -> list[dict]:
+    results = {}
+    for shard in range(int(plan["shards"])):
+        for name in (f"{shard}.json", f"{shard}.failed.json"):
+            p = s.state_dir / "shards" / name
+            try:
+                for d in json.loads(p.read_text(encoding="utf-8"))["documents"]:
+                    results[d["key"]] = d
+            except (OSError, ValueError, KeyError):
+                continue
+    return [results[d["key"]] for d in plan["documents"] if d["key"] in results]
+
+
+def stage_index(s: Settings) -> dict:
+    """Write the catalogue (index.html), remove stale publications, record the summary."""
+    from .catalog import write_index
+
+    plan = json.loads(plan_path(s).read_text(encoding="utf-8"))
+    current = {d["key"] for d in plan["documents"]}
+    removed = remove_stale(s, current)
+    results = collect_results(s, plan)
+    write_index(s, plan, results)
+    # Publications of languages this build left out (config `languages`) stay published and listed.
+    kept = {k for k in _previous_published(s) if k.split("/", 1)[0] not in plan["languages"]}
+    atomic.write_text(_published_list(s), _dump_json(sorted(current | kept)))
+    summary = summarize(s, plan, results, removed)
+    atomic.write_text(s.state_dir / "summary.json", _dump_json(summary))
+    return summary
+
+
+def summarize(s: Settings, plan: dict, results: list[dict], removed: list[str]) -> dict:
+    counts = {k: sum(r["status"] == k for r in results) for k in ("built", "unchanged", "failed")}
+    return {
+        "documents": len(plan["documents"]),
+        **counts,
+        "removed": removed,
+        "seconds": round(time.time() - float(plan.get("started", time.time())), 1),
+        "failed_documents": [{"key": r["key"], "error": r["error"]} for r in results if r["status"] == "failed"],
+    }
+
+
+def print_summary(s: Settings) -> int:
+    """Print the last build's summary (also after a failed build); return 1 when any document failed."""
+    marker = s.state_dir / "validation-failed"
+    if marker.is_file():
+        _log(f"reportgen: the dataset has {marker.read_text().strip()} error(s): nothing was built and the "
+             f"publications in {s.output} are unchanged; see {s.output / 'validation.html'}")
+        return 1
+    try:
+        plan = json.loads(plan_path(s).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    results = collect_results(s, plan)
+    summary = summarize(s, plan, results, [])
+    missing = summary["documents"] - len(results)
+    line = (f"reportgen: {summary['built']} built, {summary['unchanged']} unchanged, {summary['failed']} failed"
+            + (f", {missing} not rendered" if missing else "") + f" of {summary['documents']} publications"
+            f" in {summary['seconds']} s → {s.output}")
+    _log(line)
+    for f in summary["failed_documents"]:
+        _log(f"  failed: {f['key']}: {f['error']}")
+    return 1 if summary["failed"] or missing else 0

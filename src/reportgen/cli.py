@@ -1,0 +1,272 @@
+"""The ``reportgen`` command. The workflow's rules call its subcommands; users call them too.
+
+This is the only place that turns a :class:`~reportgen.errors.ReportgenError` into ``ERROR: …`` on stderr and a
+non-zero exit status. Heavy libraries are imported by the subcommands that need them, so ``reportgen --help`` and
+light stages start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ReportgenError, ValidationFailed
+
+EPILOG = "Documentation: docs/cli.md. Build everything: snakemake --cores all (see README.md)."
+
+
+class _Tee:
+    def __init__(self, stream, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.stream = stream
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed at exit
+
+    def write(self, text: str) -> int:
+        self.file.write(text)
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.file.flush()
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _settings_args(p: argparse.ArgumentParser, *, data_positional: bool = False) -> None:
+    g = p.add_argument_group("build settings (defaults from config/config.schema.yaml)")
+    if data_positional:
+        g.add_argument("data", nargs="?", default=None, metavar="DATA_DIR",
+                       help="the dataset folder (default: data)")
+    else:
+        g.add_argument("--data", metavar="DIR", help="the dataset folder (default: data)")
+    g.add_argument("--output", metavar="DIR", help="the output folder (default: output)")
+    g.add_argument("--languages", metavar="LANG", nargs="*",
+                   help="restrict to these languages of the evaluation (default: all)")
+    g.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3u"], help="PDF flavour (default: pdf/ua-1)")
+    g.add_argument("--templates", metavar="DIR", help="folder of templates/stylesheets overriding the project's")
+    g.add_argument("--public-url", metavar="URL", help="where the output folder is published (PDF links)")
+    g.add_argument("--data-date", metavar="YYYY-MM[-DD]", help="date of the data shown in data notes")
+    g.add_argument("--shards", type=int, metavar="N", help="number of render jobs in the workflow")
+    g.add_argument("--max-xlsx-mb", type=float, metavar="MB", help="size cap of an Excel workbook")
+    g.add_argument("--render-timeout", type=float, metavar="S", help="seconds one document may take")
+    g.add_argument("--render-memory-mb", type=int, metavar="MIB", help="memory cap of a render worker")
+    p.add_argument("--log", type=Path, metavar="FILE", help="also append messages to this file")
+
+
+def _settings(args: argparse.Namespace):
+    from .settings import Settings
+
+    keys = ["data", "output", "languages", "pdf_variant", "templates", "public_url", "data_date", "shards",
+            "max_xlsx_mb", "render_timeout", "render_memory_mb"]
+    values = {k: getattr(args, k, None) for k in keys}
+    return Settings.from_mapping({k: v for k, v in values.items() if v is not None})
+
+
+def cmd_validate(args) -> int:
+    from .build import stage_validate
+    from .settings import Settings
+
+    s = _settings(args)
+    if args.output is None:
+        # Without --output, `reportgen validate DATA` only checks and prints: it writes nothing.
+        from .validate import validate_dataset
+
+        result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
+        for p in result.problems:
+            print(p, file=sys.stderr)
+        errors = sum(p.severity == "error" for p in result.problems)
+        warnings = len(result.problems) - errors
+        if errors:
+            print(f"ERROR: {s.data}: {errors} error(s), {warnings} warning(s); fix them and validate again",
+                  file=sys.stderr)
+            return 1
+        print(f"{s.data}: valid ({warnings} warning(s))", file=sys.stderr)
+        return 0
+    assert isinstance(s, Settings)
+    result = stage_validate(s)
+    warnings = len(result.problems)
+    print(f"{s.data}: valid ({warnings} warning(s)); report in {s.output / 'validation.html'}", file=sys.stderr)
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from .build import stage_prepare
+
+    stage_prepare(_settings(args))
+    return 0
+
+
+def cmd_render(args) -> int:
+    from .build import stage_render
+
+    stage_render(_settings(args), args.shard, jobs=args.jobs)
+    return 0
+
+
+def cmd_index(args) -> int:
+    from .build import stage_index
+
+    s = _settings(args)
+    summary = stage_index(s)
+    print(f"catalogue written: {s.output / 'index.html'} ({summary['documents']} publications)", file=sys.stderr)
+    return 0
+
+
+def cmd_summary(args) -> int:
+    from .build import print_summary
+
+    return print_summary(_settings(args))
+
+
+def cmd_build(args) -> int:
+    """Run the whole workflow with Snakemake (the same as `snakemake --cores all`)."""
+    import shutil
+    import subprocess
+
+    from .settings import PROJECT_ROOT
+
+    exe = shutil.which("snakemake")
+    if not exe:
+        raise ReportgenError("snakemake is not installed; run: pip install -e .")
+    cmd = [exe, "--snakefile", str(PROJECT_ROOT / "Snakefile"), "--cores", str(args.cores)]
+    config = []
+    for key in ("data", "output", "pdf_variant", "templates", "public_url", "data_date"):
+        value = getattr(args, key, None)
+        if value is not None:
+            config.append(f"{key}={value}")
+    if config:
+        cmd += ["--config", *config]
+    cmd += args.snakemake_args
+    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+
+
+def cmd_brief(args) -> int:
+    from .single import build_single
+
+    return build_single(_settings(args), args.code, args.lang)
+
+
+def cmd_diff(args) -> int:
+    from .diff import run_diff
+
+    return run_diff(Path(args.old), Path(args.new), json_out=args.json, html_out=args.html)
+
+
+def cmd_serve(args) -> int:
+    from .serve import serve
+
+    return serve(_settings(args), host=args.host, port=args.port, open_browser=args.open)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reportgen",
+        description="Build the publications of an evaluation (synthesis, regional and country briefs, in PDF and "
+                    "HTML) from its data folder. The Snakemake workflow calls these subcommands in order: "
+                    "validate, prepare, render, index.",
+        epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="check a dataset folder against the contract and list every problem",
+                       description="Check DATA_DIR against the dataset contract (docs/dataset.md). Prints every "
+                                   "problem as file:row: column: message. With --output, also writes "
+                                   "validation.json and validation.html there and keeps the validated data for "
+                                   "the next stages. Exit status 1 when there is any error.")
+    _settings_args(p, data_positional=True)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("prepare", help="compute the figures, write the data files and plan the rendering",
+                       description="Needs a successful `validate --output`. Writes {output}/data/ (CSV + XLSX), "
+                                   "copies stylesheets and fonts to {output}/assets/ and writes the render plan.")
+    _settings_args(p)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("render", help="render one shard of the publications (HTML and PDF)",
+                       description="Render the publications the plan assigns to SHARD, re-rendering only those "
+                                   "whose content changed, with a pool of warm worker processes.")
+    _settings_args(p)
+    p.add_argument("--shard", type=int, default=0, help="which shard to render (0-based; default 0)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: the cores available)")
+    p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("index", help="write the catalogue, remove stale publications and print the summary")
+    _settings_args(p)
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("summary", help="print the last build's summary (built, unchanged, failed)")
+    _settings_args(p)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("build", help="run the whole workflow (snakemake) on a dataset",
+                       description="Shortcut for `snakemake --cores N --config data=… output=…`. Extra arguments "
+                                   "after -- go to snakemake.")
+    p.add_argument("--cores", default="all", help="cores to use (default: all)")
+    p.add_argument("--data", metavar="DIR")
+    p.add_argument("--output", metavar="DIR")
+    p.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3u"])
+    p.add_argument("--templates", metavar="DIR")
+    p.add_argument("--public-url", metavar="URL")
+    p.add_argument("--data-date", metavar="DATE")
+    p.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="arguments passed to snakemake")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("brief", help="build the brief of one country or region, on its own",
+                       description="Validate the data and build one brief (a country code like NGA or a region "
+                                   "code) in one language, without the workflow.")
+    _settings_args(p)
+    p.add_argument("code", help="country code (ISO alpha-3, e.g. NGA) or region code")
+    p.add_argument("--lang", required=True, choices=["fr", "en"], help="language of the brief")
+    p.set_defaults(func=cmd_brief)
+
+    p = sub.add_parser("diff", help="what changed between two dataset folders, per publication",
+                       description="Compare the figures, recommendations and narratives of two dataset folders "
+                                   "and report, per publication, what a reviewer must proofread.")
+    p.add_argument("old", help="the earlier dataset folder")
+    p.add_argument("new", help="the later dataset folder")
+    p.add_argument("--json", type=Path, help="also write the report as JSON here")
+    p.add_argument("--html", type=Path, help="also write the report as HTML here")
+    p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("serve", help="live preview: build, serve on localhost, rebuild and reload on change")
+    _settings_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    p.add_argument("--open", action="store_true", help="open the index in a browser")
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "log", None):
+        sys.stderr = _Tee(sys.stderr, args.log)
+    try:
+        return int(args.func(args) or 0)
+    except ValidationFailed as exc:
+        print(f"ERROR: {exc}. See the list above"
+              + (f" or {Path(getattr(args, 'output', '') or 'output') / 'validation.html'}" if
+                 getattr(args, "output", None) else "") + ".", file=sys.stderr)
+        return exc.exit_code
+    except ReportgenError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ERROR: interrupted; run the same command again to finish (finished files are kept)",
+              file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback for users, unless asked
+        if os.environ.get("REPORTGEN_DEBUG"):
+            raise
+        print(f"ERROR: internal error {type(exc).__name__}: {exc}. This is a bug in reportgen: please report it "
+              "with the command you ran (set REPORTGEN_DEBUG=1 to see the traceback).", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
