@@ -1,0 +1,41 @@
+"""`reportgen brief CODE --lang LANG`: one country or region brief from the data, without the workflow.
+
+It runs the same stages as the workflow (validation, figures, rendering of that one publication) into the same
+output folder, so the brief is byte-identical to the one a full build makes.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from .errors import ReportgenError
+from .model import COUNTRY_CODE, REGION_CODE, Doc
+from .settings import Settings
+
+
+def build_single(s: Settings, code: str, lang: str) -> int:
+    from . import build
+
+    if re.fullmatch(COUNTRY_CODE, code):
+        kind = "country"
+    elif re.fullmatch(REGION_CODE, code):
+        kind = "region"
+    else:
+        raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3 in capitals, e.g. NGA) nor a region "
+                             "code (lower-case letters, digits and dashes)")
+    s = Settings(**{**s.__dict__, "languages": (lang,)})
+    build.stage_validate(s, quiet=True)
+    plan = build.stage_prepare(s)
+    doc = Doc(lang, kind, code)
+    keys = {d["key"] for d in plan["documents"]}
+    if doc.key not in keys:
+        known = sorted(k.rsplit("/", 1)[1] for k in keys if k.startswith(f"{lang}/{Doc(lang, kind, 'X').stem.split('/')[1]}/"))
+        hint = f" Known {kind} codes with actions: {', '.join(known[:30])}{'…' if len(known) > 30 else ''}."
+        raise ReportgenError(f"there is no {kind} {code!r} with at least one action in {s.data}.{hint}")
+    worker = build._Worker(s, plan)
+    result = worker.render(doc.key)
+    if result.status == "failed":
+        raise ReportgenError(f"{doc.key}: {result.error}")
+    print(f"{result.status}: {s.output / (doc.stem + '.pdf')} and .html ({result.pages} pages)", file=sys.stderr)
+    return 0
