@@ -1,0 +1,215 @@
+"""French typography, applied once to generated text and to rendered narrative.
+
+The rules (``../shared/design/publications.md``, section Typography), and nothing else:
+
+- a narrow no-break space (U+202F) before ``;``, ``!`` and ``?``; a no-break space (U+00A0) before ``:``;
+- a no-break space (U+00A0) inside guillemets: ``« texte »`` → ``«\u00a0texte\u00a0»``;
+- ``n° 128`` / ``N° 12`` with a no-break space (inserted in ``n°128`` too);
+- ``1er`` kept together with the month that follows (``1er\u00a0mars``).
+
+An ordinary space, tab, thin space or the wrong no-break space already there is replaced; a missing one is inserted.
+The filter is conservative: it leaves alone what it cannot be sure of.
+
+- ``:`` and ``;`` are handled only when followed by a space or the end of the text, so times (``12:30``),
+  ratios (``1:2``), ``C:\\``, ``urn:isbn`` and emoticons (``:)``, ``;-)``) are untouched; ``!`` and ``?`` only when
+  followed by a space, the end, or closing punctuation (so ``a?b=c`` stays).
+- Nothing changes inside a URL (``scheme://…``, ``mailto:…``, ``www.…``) or an e-mail address.
+- No space is inserted at the start of a line, after an opening bracket or quote, or between two marks (``?!``).
+
+Only horizontal spaces are ever inserted, replaced or removed: remove every space from the input and the output and
+the two strings are equal. Applying the filter twice gives the same text as applying it once.
+
+:func:`french_html` applies the same rules to the text of an HTML fragment: tags, attributes, comments and the
+content of ``<code>``, ``<pre>``, ``<kbd>``, ``<samp>``, ``<script>``, ``<style>``, ``<textarea>``, ``<svg>`` and
+``<math>`` are left byte for byte; text split by inline tags (``<em>Quoi</em> ?``) is read as one run.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+
+from markupsafe import Markup
+
+NBSP = "\u00a0"
+NNBSP = "\u202f"
+
+# Horizontal spaces the rules normalise (a newline is a line start, never touched).
+_HSPACE = " \t\u00a0\u202f\u2009\u2007"
+_NO_SPACE_AFTER = set(";:!?([{«\"“‘'/")
+_AFTER_EXCLAMATION = set("!?;:.,)]}»\"”’'…")
+_MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
+
+_PROTECTED = re.compile(
+    r"(?:\b[A-Za-z][A-Za-z0-9+.-]*://|\bmailto:|\bwww\.)[^\s<>\"«»]*"  # URLs
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
+)
+_MARK = re.compile(r"[;:!?«»]")
+_NUMERO = re.compile(r"\b[nN]°(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=\d)")
+_PREMIER = re.compile(rf"\b1er(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=(?:{_MONTHS})\b)")
+
+Edit = tuple[int, int, str]  # replace s[start:end] by text
+
+
+def _is_protected(spans: list[tuple[int, int]], i: int) -> bool:
+    return any(a <= i < b for a, b in spans)
+
+
+def _edits(s: str) -> list[Edit]:
+    """Every change the rules make to ``s``: a span of horizontal space replaced, or an insertion."""
+    spans = [m.span() for m in _PROTECTED.finditer(s)]
+    edits: list[Edit] = []
+    for m in _MARK.finditer(s):
+        i = m.start()
+        c = s[i]
+        if spans and _is_protected(spans, i):
+            continue
+        if c == "«":
+            k = i + 1
+            while k < len(s) and s[k] in _HSPACE:
+                k += 1
+            if k < len(s) and not s[k].isspace() and s[i + 1 : k] != NBSP:
+                edits.append((i + 1, k, NBSP))
+            continue
+        nxt = s[i + 1] if i + 1 < len(s) else ""
+        if c in ":;" and nxt and not nxt.isspace():
+            continue
+        if c in "!?" and nxt and not nxt.isspace() and nxt not in _AFTER_EXCLAMATION:
+            continue
+        need = NNBSP if c in ";!?" else NBSP
+        j = i
+        while j > 0 and s[j - 1] in _HSPACE:
+            j -= 1
+        if j == 0 or s[j - 1].isspace() or s[j - 1] == "«":
+            continue  # start of a line, or the space after « (the « rule owns it)
+        if j < i:
+            if s[j:i] != need:
+                edits.append((j, i, need))
+        elif s[i - 1] not in _NO_SPACE_AFTER:
+            edits.append((i, i, need))
+    for rx in (_NUMERO, _PREMIER):
+        for m in rx.finditer(s):
+            if m.group("ws") != NBSP and not (spans and _is_protected(spans, m.start())):
+                edits.append((m.start("ws"), m.end("ws"), NBSP))
+    return edits
+
+
+def _apply(s: str, edits: list[Edit]) -> str:
+    out, pos = [], 0
+    for start, end, text in sorted(edits):
+        out.append(s[pos:start])
+        out.append(text)
+        pos = end
+    out.append(s[pos:])
+    return "".join(out)
+
+
+def _french_in_context(text: str, before: str = "", after: str = "") -> str:
+    """Apply the rules to ``text`` read between ``before`` and ``after`` (which are not changed).
+
+    An insertion at the boundary between ``before`` and ``text`` belongs to ``text``; one at the boundary between
+    ``text`` and ``after`` belongs to the next piece, so that no space is inserted twice.
+    """
+    s = before + text + after
+    lo, hi = len(before), len(before) + len(text)
+    keep = [(a, b, t) for a, b, t in _edits(s) if lo <= a and b <= hi and (a < b or a < hi)]
+    if not keep:
+        return text
+    r = _apply(s, keep)
+    return r[lo : len(r) - len(after)]
+
+
+def french(text: str) -> str:
+    """French typography on plain text (idempotent). A :class:`~markupsafe.Markup` is treated as HTML."""
+    if isinstance(text, Markup):
+        return french_html(text)
+    return _french_in_context(text)
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------------
+
+_TAG = re.compile(
+    r"<!--.*?-->"
+    r"|<![^>]*>"
+    r"|<\?.*?>"
+    r"|</?(?P<name>[A-Za-z][A-Za-z0-9:-]*)"
+    r"(?:\s+[^\s\"'>/=]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*\s*/?>",
+    re.S,
+)
+_RAW_TEXT = {"script", "style", "textarea", "title"}  # content is text up to the end tag, never tags
+_SKIP = {"code", "pre", "kbd", "samp", "script", "style", "textarea", "svg", "math"}
+_INLINE = {
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q", "s", "samp",
+    "small", "span", "strong", "sub", "sup", "time", "u", "var",
+}  # fmt: skip
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+_CONTEXT = 200  # characters of neighbouring text read as context
+
+
+def _tokens(html: str) -> list[tuple[str, str, str | None, bool]]:
+    """Split into (kind, raw, tag name, is end tag); kind is "tag", "other" (comment, doctype) or "text"."""
+    out: list[tuple[str, str, str | None, bool]] = []
+    pos = 0
+    while pos < len(html):
+        m = _TAG.search(html, pos)
+        if m is None:
+            out.append(("text", html[pos:], None, False))
+            break
+        if m.start() > pos:
+            out.append(("text", html[pos : m.start()], None, False))
+        name = m.group("name")
+        if name is None:
+            out.append(("other", m.group(), None, False))
+            pos = m.end()
+            continue
+        name = name.lower()
+        is_end = m.group().startswith("</")
+        out.append(("tag", m.group(), name, is_end))
+        pos = m.end()
+        if name in _RAW_TEXT and not is_end and not m.group().endswith("/>"):
+            end = re.compile(rf"</{name}\s*>", re.I).search(html, pos)
+            stop = end.start() if end else len(html)
+            if stop > pos:
+                out.append(("text", html[pos:stop], None, False))
+            pos = stop
+    return out
+
+
+def french_html(html: str) -> str:
+    """French typography on the text nodes of an HTML fragment (idempotent); tags and attributes are untouched.
+
+    A text node that changes is written back with ``&``, ``<`` and ``>`` escaped (other character references are
+    written as characters); a text node that does not change is kept byte for byte.
+    """
+    tokens = _tokens(str(html))
+    # Group text nodes in runs of visible text (a block); note which may be changed.
+    runs: list[list[int]] = [[]]
+    editable: set[int] = set()
+    skip: dict[str, int] = {}
+    for n, (kind, raw, name, is_end) in enumerate(tokens):
+        if kind == "text":
+            if not any(skip.values()):
+                editable.add(n)
+            if not (skip.get("script") or skip.get("style")):
+                runs[-1].append(n)
+            continue
+        if kind != "tag" or name is None:
+            continue
+        if name in _SKIP and name not in _VOID and not raw.endswith("/>"):
+            skip[name] = max(0, skip.get(name, 0) + (-1 if is_end else 1))
+        if name not in _INLINE:
+            runs.append([])
+    texts = {n: _html.unescape(tokens[n][1]) for run in runs for n in run}
+    out = [t[1] for t in tokens]
+    for run in runs:
+        for k, n in enumerate(run):
+            if n not in editable:
+                continue
+            before = "".join(texts[m] for m in run[:k])[-_CONTEXT:]
+            after = "".join(texts[m] for m in run[k + 1 :])[:_CONTEXT]
+            new = _french_in_context(texts[n], before, after)
+            if new != texts[n]:
+                texts[n] = new
+                out[n] = _html.escape(new, quote=False)
+    result = "".join(out)
+    return Markup(result) if isinstance(html, Markup) else result
