@@ -1,0 +1,90 @@
+"""validation.html: the problems of a validation, for a reader who is not a programmer.
+
+One self-contained HTML5 page (inline CSS, no script, no external resource), in English, grouped by file, with a
+real table per file (column headers with ``scope``, a caption) and every value escaped. Deterministic: the same
+problems give the same bytes.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from itertools import groupby
+from pathlib import Path
+
+from .errors import Problem
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
+       padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
+.summary { font-size: 1.05rem; padding: .75rem 1rem; border-left: .35rem solid #2e7d32; background: #f1f8f1; }
+.summary.failed { border-color: #b3261e; background: #fdf0ef; }
+table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
+caption { text-align: left; font-weight: 600; padding: .25rem 0; }
+th, td { border: 1px solid #c8c8c8; padding: .35rem .5rem; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+td.value { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; word-break: break-all; }
+.error { color: #b3261e; font-weight: 600; } .warning { color: #8a5a00; font-weight: 600; }
+"""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def render_report(problems: list[Problem], data_dir: Path) -> str:
+    """The page, for problems already in reading order."""
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        summary = (f"The dataset has {_plural(errors, 'error')} and {_plural(warnings, 'warning')}. "
+                   "Nothing was published: correct the errors below and build again.")
+    elif warnings:
+        summary = (f"The dataset has no error and {_plural(warnings, 'warning')}. The publications can be built; "
+                   "the warnings below are worth a look.")
+    else:
+        summary = "The dataset has no problem."
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Dataset validation</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+        "<main>",
+        "<h1>Dataset validation</h1>",
+        f"<p>Data folder: <code>{escape(str(data_dir))}</code></p>",
+        f'<p class="summary{" failed" if errors else ""}" role="status">{escape(summary)}</p>',
+    ]
+    if problems:
+        out.append("<p>Rows are numbered as in a spreadsheet: the header is row 1, the first data row is row 2.</p>")
+    for file, group in groupby(problems, key=lambda p: p.file):
+        items = list(group)
+        n_err = sum(p.severity == "error" for p in items)
+        out.append("<section>")
+        out.append(f"<h2>{escape(file)}</h2>")
+        out.append("<table>")
+        out.append(f"<caption>{escape(file)}: {_plural(n_err, 'error')}, "
+                   f"{_plural(len(items) - n_err, 'warning')}</caption>")
+        out.append("<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in
+                                           ("Row", "Column", "Value", "Severity", "Problem", "Rule")) + "</tr></thead>")
+        out.append("<tbody>")
+        for p in items:
+            out.append(
+                "<tr>"
+                f"<td>{'' if p.row is None else p.row}</td>"
+                f"<td>{escape(p.column or '')}</td>"
+                f'<td class="value">{escape(p.value or "")}</td>'
+                f'<td class="{escape(p.severity)}">{escape(p.severity)}</td>'
+                f"<td>{escape(p.message)}</td>"
+                f"<td><code>{escape(p.rule)}</code></td>"
+                "</tr>"
+            )
+        out.append("</tbody>")
+        out.append("</table>")
+        out.append("</section>")
+    out.extend(["</main>", "</body>", "</html>", ""])
+    return "\n".join(out)

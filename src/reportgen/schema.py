@@ -1,0 +1,630 @@
+"""The dataset contract, declared once.
+
+Every file of a dataset folder, every column, its type, bounds, allowed values, description and example is declared
+here as data (:data:`EVALUATION_KEYS`, :data:`TABLES`), with the list of rules a problem can break (:data:`RULES`).
+The same declarations build the pandera schemas that check each table (:func:`pandera_schema`), word the messages
+of the problems (:func:`explain`) and write ``docs/dataset.md`` (:func:`render_dataset_doc`; run
+``python -m reportgen.schema > docs/dataset.md`` after changing anything here; a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
+from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_country
+from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
+
+LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+GLOBAL_SCOPE = "global"
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: Literal["error", "warning"]
+    description: str
+
+
+RULES: dict[str, Rule] = {
+    # files
+    "missing_file": Rule("error", "A required file (evaluation.yaml, regions, countries, actions) is missing."),
+    "duplicate_file": Rule("error", "A table exists both as .csv and as .xlsx: keep one."),
+    "unreadable": Rule("error", "The file cannot be opened or read (permissions, a folder instead of a file…)."),
+    "outside_folder": Rule("error", "The file is a link to a place outside the dataset folder."),
+    "file_too_large": Rule("error", "The file is larger than the limit (or an .xlsx declares an outsized content)."),
+    "encoding": Rule("error", "The file is not UTF-8 text; the line of the first unreadable byte is given."),
+    "format": Rule("error", "The file is not a valid CSV, Excel workbook or Markdown file."),
+    "empty_file": Rule("error", "The file is empty, without even a header row (a warning for optional tables)."),
+    "yaml": Rule("error", "evaluation.yaml is not valid YAML (or has a key twice)."),
+    # structure
+    "missing_column": Rule("error", "A required column is missing from the header row."),
+    "unknown_column": Rule("error", "A column is not part of the contract (with a suggestion when close to one)."),
+    "duplicate_column": Rule("error", "Two columns have the same name."),
+    "ignored_column": Rule("warning", "A column for a language that evaluation.yaml does not list; it is ignored."),
+    "ragged_row": Rule("error", "A row has more or fewer cells than the header; its other cells are not checked."),
+    "unknown_key": Rule("error", "evaluation.yaml has a key that is not part of the contract."),
+    # cells
+    "required": Rule("error", "A value is required and the cell (or key) is empty or missing."),
+    "missing_language": Rule("error", "A text is missing in one of the evaluation's languages."),
+    "type": Rule("error", "The value is not of the column's type (a number, a whole number, a text)."),
+    "pattern": Rule("error", "The value does not have the required form (a code, a month)."),
+    "allowed": Rule("error", "The value is not one of the allowed values."),
+    "reserved": Rule("error", "The value is reserved (a region may not be called `global`)."),
+    "range": Rule("error", "The number is out of bounds (year outside the period, score outside 1–4, negative)."),
+    "unique": Rule("error", "The value (or combination) is already used on another row."),
+    "reference": Rule("error", "The value must be a code defined elsewhere (a region, a country, an action…)."),
+    "region_mismatch": Rule("error", "An action's region is not the region of its country in countries.csv."),
+    "disbursed_gt_committed": Rule("error", "An action's disbursed amount is larger than its committed amount."),
+    "no_actions": Rule("error", "actions has a header but no rows."),
+    # warnings
+    "no_amount": Rule("warning", "An action has no committed amount: it is left out of sums and counted apart."),
+    "ignored_language": Rule("warning", "A text in evaluation.yaml for a language not in `languages`; ignored."),
+    "unknown_narrative": Rule("warning", "A file under narrative/ that matches no language, region or country."),
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evaluation.yaml
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of evaluation.yaml."""
+
+    name: str
+    kind: Literal["text", "languages", "per_language", "month", "year", "currency", "indicators"]
+    required: bool
+    description: str
+    example: str
+
+
+EVALUATION_KEYS: tuple[Key, ...] = (
+    Key("id", "text", True, "The evaluation's number, as text (a bare number is read as text).", '"128"'),
+    Key("languages", "languages", True, "The publication languages, `fr` and/or `en`; the first is the main one.",
+        "[fr, en]"),
+    Key("title", "per_language", True, "The evaluation's title, one text per language.",
+        "{fr: Les actions de coopération…, en: Cooperation against…}"),
+    Key("subtitle", "per_language", False, "A subtitle, one text per language.", "{fr: Rapport de synthèse, en: Synthesis}"),
+    Key("commissioner", "per_language", True, "Who commissioned the evaluation, one text per language.",
+        "{fr: Ministère des Affaires étrangères, en: Ministry of Foreign Affairs}"),
+    Key("evaluator", "text", True, "Who carried out the evaluation.", "Example Consulting"),
+    Key("published", "month", True, "Month of publication, `YYYY-MM` (in quotes or not).", '"2014-03"'),
+    Key("period_start", "year", True, "First year of the period evaluated (a number, no quotes).", "2007"),
+    Key("period_end", "year", True, "Last year of the period evaluated, ≥ period_start.", "2011"),
+    Key("currency", "currency", True, "ISO 4217 code of every amount of the dataset.", "EUR"),
+    Key("indicators", "indicators", False,
+        "Context indicators used in indicators.csv: a map code → `{unit: text, label: {lang: text}}`, "
+        "one label per language; codes are letters, digits, `_`, `-` or `.`.",
+        "{tip_tier: {unit: tier, label: {fr: Classement TIP, en: TIP tier}}}"),
+)
+EVALUATION_KEY_NAMES = tuple(k.name for k in EVALUATION_KEYS)
+INDICATOR_CODE = r"[A-Za-z0-9_.-]{1,60}"
+YEAR_BOUNDS = (1900, 2100)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------------------------
+
+_REGION_HINT = "a code of 1 to 40 lower-case letters, digits or hyphens (e.g. west-africa)"
+_COUNTRY_HINT = "an ISO 3166-1 alpha-3 code in upper case, or XKX for Kosovo (e.g. NGA)"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the dataset: ``{name}.csv`` or ``{name}.xlsx``."""
+
+    name: str
+    required: bool
+    description: str
+    fields: tuple[Field, ...]
+    example: tuple[tuple[str, ...], ...]  # header and rows, for docs/dataset.md
+    unique_together: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # rules across columns or tables, in words
+
+    def columns(self, languages: tuple[str, ...]) -> list[Field]:
+        """The concrete columns for ``languages`` (per-language fields expanded)."""
+        out: list[Field] = []
+        for f in self.fields:
+            if f.per_language:
+                out.extend(f.for_language(lang) for lang in languages)
+            else:
+                out.append(f)
+        return out
+
+    def field(self, column: str) -> Field | None:
+        """The field of a concrete column name, for any language of LANGUAGES."""
+        for f in self.columns(LANGUAGES):
+            if f.name == column:
+                return f
+        return None
+
+    def language_of(self, column: str) -> str | None:
+        """``"en"`` for ``name_en``; None for a column that is not per language."""
+        for f in self.fields:
+            if f.per_language:
+                for lang in LANGUAGES:
+                    if f.name.replace("{lang}", lang) == column:
+                        return lang
+        return None
+
+    @property
+    def file_names(self) -> tuple[str, str]:
+        return f"{self.name}.csv", f"{self.name}.xlsx"
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "regions", True, "The regions that group countries; each may get a regional brief.",
+            (
+                Field("region", "code", "Code of the region; becomes a file name.", "west-africa", required=True,
+                      unique=True, pattern=REGION_CODE, pattern_hint=_REGION_HINT, reserved=(GLOBAL_SCOPE,)),
+                Field("name_{lang}", "text", "Name of the region in that language.", "Afrique de l'Ouest",
+                      required=True),
+            ),
+            (("region", "name_fr", "name_en"), ("west-africa", "Afrique de l'Ouest et centrale", "West and Central Africa"),
+             ("see", "Europe du Sud-Est", "South-East Europe")),
+            notes=("`global` is reserved (it is the scope of recommendations to the whole evaluation).",),
+        ),
+        Table(
+            "countries", True, "The countries where actions took place, each in one region.",
+            (
+                Field("country", "code", "ISO 3166-1 alpha-3 code of the country; becomes a file name.", "NGA",
+                      required=True, unique=True, pattern=COUNTRY_CODE, pattern_hint=_COUNTRY_HINT, country_code=True),
+                Field("region", "code", "Region of the country: a `region` of regions.", "west-africa",
+                      required=True, pattern=REGION_CODE, pattern_hint=_REGION_HINT, reference="regions.region"),
+                Field("name_{lang}", "text", "Name in that language, overriding the standard (CLDR) name.",
+                      "Macédoine du Nord", column_required=False),
+            ),
+            (("country", "region", "name_fr"), ("NGA", "west-africa", ""), ("XKX", "see", "Kosovo*")),
+            notes=("Names left empty (or columns left out) are the standard CLDR names in each language.",),
+        ),
+        Table(
+            "actions", True, "One row per funded action (a grant, a contribution, a project).",
+            (
+                Field("action_id", "text", "Identifier of the action, unique.", "A-2009-014", required=True,
+                      unique=True),
+                Field("title", "text", "Title of the action, in the main language.", "Appui à la NAPTIP",
+                      required=True),
+                Field("country", "code", "Country of the action (a `country` of countries); empty for an action "
+                      "covering a region or several countries.", "NGA", pattern=COUNTRY_CODE,
+                      pattern_hint=_COUNTRY_HINT, reference="countries.country"),
+                Field("region", "code", "Region of the action (a `region` of regions); required when `country` is "
+                      "empty; when both are given, the country's region.", "west-africa", pattern=REGION_CODE,
+                      pattern_hint=_REGION_HINT, reference="regions.region"),
+                Field("channel", "enum", "How the funding went.", "bilateral", required=True, allowed=CHANNELS),
+                Field("instrument", "text", "Funding instrument.", "FSP", column_required=False),
+                Field("partner", "text", "Implementing partner.", "UNODC", required=True),
+                Field("pillars", "list", "Pillars of the fight against trafficking the action serves.",
+                      "prevention;protection", required=True, allowed=PILLARS),
+                Field("year", "integer", "Year of the funding decision.", "2009", required=True,
+                      within_period=True),
+                Field("committed", "amount", "Amount committed, in the evaluation's currency; empty when not "
+                      "reported.", "150 000"),
+                Field("disbursed", "amount", "Amount disbursed, in the evaluation's currency.", "120000,50",
+                      column_required=False),
+            ),
+            (("action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
+              "committed", "disbursed"),
+             ("A-001", "Appui à la NAPTIP", "NGA", "west-africa", "bilateral", "FSP", "UNODC",
+              "protection;prosecution", "2009", "150 000", "120000,50"),
+             ("A-002", "Conseiller technique régional", "", "see", "regional", "", "IOM", "partnership", "2008",
+              "", "")),
+            notes=(
+                "`region` is required when `country` is empty; when both are given it must be the country's "
+                "region (rule `region_mismatch`).",
+                "When both amounts are given, `disbursed` ≤ `committed` (rule `disbursed_gt_committed`).",
+                "An empty `committed` is a warning (`no_amount`): the action is left out of sums and counted apart.",
+                "The table must have at least one row (rule `no_actions`).",
+            ),
+        ),
+        Table(
+            "ratings", False, "The evaluators' scores of actions on the OECD DAC criteria.",
+            (
+                Field("action_id", "text", "The rated action (an `action_id` of actions).", "A-001", required=True,
+                      reference="actions.action_id"),
+                Field("criterion", "enum", "Evaluation criterion.", "effectiveness", required=True, allowed=CRITERIA),
+                Field("score", "integer", "Score from 1 (poor) to 4 (very good).", "3", required=True, minimum=1,
+                      maximum=4),
+                Field("comment", "text", "Evaluators' comment.", "Bonne appropriation", column_required=False),
+            ),
+            (("action_id", "criterion", "score", "comment"), ("A-001", "relevance", "4", ""),
+             ("A-001", "effectiveness", "3", "Bonne appropriation par la NAPTIP")),
+            unique_together=("action_id", "criterion"),
+        ),
+        Table(
+            "recommendations", False, "The evaluation's recommendations, each scoped to the whole evaluation, a "
+            "region or a country.",
+            (
+                Field("rec_id", "text", "Identifier of the recommendation, unique; its number in publications.",
+                      "R1", required=True, unique=True),
+                Field("scope", "text", "`global`, a `region` of regions or a `country` of countries.", "global",
+                      required=True, reference="scope"),
+                Field("priority", "enum", "Priority.", "high", required=True, allowed=PRIORITIES),
+                Field("addressee", "text", "Who should act on it.", "DGM", required=True),
+                Field("text_{lang}", "text", "The recommendation in that language.", "Renforcer…", required=True),
+            ),
+            (("rec_id", "scope", "priority", "addressee", "text_fr", "text_en"),
+             ("R1", "global", "high", "DGM", "Définir une stratégie", "Define a strategy"),
+             ("R2", "NGA", "medium", "Embassy", "Soutenir la NAPTIP", "Support NAPTIP")),
+        ),
+        Table(
+            "indicators", False, "Context indicators per country and year (declared in evaluation.yaml).",
+            (
+                Field("country", "code", "A `country` of countries.", "NGA", required=True, pattern=COUNTRY_CODE,
+                      pattern_hint=_COUNTRY_HINT, reference="countries.country"),
+                Field("indicator", "text", "An indicator code declared in evaluation.yaml `indicators`.", "tip_tier",
+                      required=True, reference="indicators"),
+                Field("year", "integer", f"Year of the value, {YEAR_BOUNDS[0]}–{YEAR_BOUNDS[1]}.", "2010",
+                      required=True, minimum=YEAR_BOUNDS[0], maximum=YEAR_BOUNDS[1]),
+                Field("value", "number", "The value (negative allowed).", "2", required=True),
+                Field("source", "text", "Where the value comes from.", "US TIP Report 2010", required=True),
+            ),
+            (("country", "indicator", "year", "value", "source"), ("NGA", "tip_tier", "2010", "2", "US TIP Report"),),
+            unique_together=("country", "indicator", "year"),
+        ),
+    )
+}
+
+NARRATIVE_FILES = (
+    ("narrative/{lang}/synthesis.md", "Text of the synthesis."),
+    ("narrative/{lang}/regions/{region}.md", "Text of a region's brief (`region` of regions)."),
+    ("narrative/{lang}/countries/{country}.md", "Text of a country's brief (`country` of countries)."),
+)
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks (pandera) and messages
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What checks need beyond the table itself: languages and period of evaluation.yaml, codes of other tables.
+
+    A reference whose target is unknown (its table is missing or unreadable) is not checked, so that one broken file
+    does not bury the others under consequential problems.
+    """
+
+    languages: tuple[str, ...] | None = None
+    period: tuple[int, int] | None = None
+    references: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+# Which check wins when a cell breaks several rules: only the first is reported.
+RULE_ORDER = ("missing_language", "required", "type", "pattern", "reserved", "allowed", "range", "reference", "unique")
+
+
+def _checks(f: Field, ctx: Context) -> list[pa.Check]:
+    checks: list[pa.Check] = []
+    if f.pattern:
+        checks.append(pa.Check(lambda s, p=f.pattern: s.str.fullmatch(p), name="pattern"))
+    if f.reserved:
+        checks.append(pa.Check(lambda s, r=f.reserved: ~s.isin(list(r)), name="reserved"))
+    if f.country_code:
+        checks.append(pa.Check(lambda s: s.isin(list(ALPHA3_TO_ALPHA2)), name="allowed"))
+    if f.allowed and f.kind == "enum":
+        checks.append(pa.Check(lambda s, a=f.allowed: s.isin(list(a)), name="allowed"))
+    if f.minimum is not None:
+        checks.append(pa.Check(lambda s, m=f.minimum: s >= m, name="range"))
+    if f.maximum is not None:
+        checks.append(pa.Check(lambda s, m=f.maximum: s <= m, name="range"))
+    if f.within_period and ctx.period:
+        lo, hi = ctx.period
+        checks.append(pa.Check(lambda s: (s >= lo) & (s <= hi), name="range"))
+    if f.reference and f.reference != "scope" and f.reference in ctx.references:
+        targets = list(ctx.references[f.reference])
+        checks.append(pa.Check(lambda s: s.isin(targets), name="reference"))
+    if f.reference == "scope" and {"regions.region", "countries.country"} <= ctx.references.keys():
+        scopes = [GLOBAL_SCOPE, *ctx.references["regions.region"], *ctx.references["countries.country"]]
+        checks.append(pa.Check(lambda s: s.isin(scopes), name="reference"))
+    return checks
+
+
+def pandera_schema(table: Table, fields: list[Field], ctx: Context) -> pa.DataFrameSchema:
+    """The pandera schema of ``table`` for its present columns ``fields``, checking typed values.
+
+    Types are not pandera's business here: cells are parsed beforehand (:func:`reportgen.fields.parse_column`),
+    which words type errors better. Check names are rule identifiers of :data:`RULES`.
+    """
+    columns = {
+        f.name: pa.Column(
+            nullable=not f.required,
+            unique=f.unique,
+            report_duplicates="exclude_first",
+            checks=_checks(f, ctx),
+            required=False,
+            title=f.name,
+            description=f.description,
+        )
+        for f in fields
+    }
+    present = {f.name for f in fields}
+    unique = list(table.unique_together) if table.unique_together and set(table.unique_together) <= present else None
+    return pa.DataFrameSchema(columns, unique=unique, report_duplicates="exclude_first", name=table.name)
+
+
+PANDERA_RULES = {"not_nullable": "required", "field_uniqueness": "unique", "multiple_fields_uniqueness": "unique"}
+
+
+def run_checks(table: Table, typed: pd.DataFrame, fields: list[Field], ctx: Context) -> list[tuple[int, str, str]]:
+    """Run the pandera schema lazily; return every failure as (row, column, rule)."""
+    schema = pandera_schema(table, fields, ctx)
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    else:
+        return []
+    out: list[tuple[int, str, str]] = []
+    for case in cases.to_dict("records"):
+        index, column, check = case.get("index"), case.get("column"), str(case.get("check"))
+        if index is None or pd.isna(index) or column not in typed.columns:
+            continue
+        rule = PANDERA_RULES.get(check, check)
+        if rule == "required" and table.language_of(str(column)):
+            rule = "missing_language"
+        if rule not in RULES:
+            rule = "type"
+        if case.get("schema_context") == "DataFrameSchema" and column != (table.unique_together or ("",))[0]:
+            continue  # one problem per duplicated row, on the first column of the combination
+        out.append((int(index), str(column), rule))
+    return out
+
+
+def _reference_message(f: Field, value: str, ctx: Context) -> str:
+    targets = ctx.references.get(f.reference or "", frozenset())
+    if f.reference == "countries.country":
+        if value in ALPHA3_TO_ALPHA2:
+            return f"{quote(value)} ({country_name(value, 'en')}) is not in countries.csv; add it there with its region"
+        suggestion = suggest_country(value)
+        if suggestion and suggestion not in targets:
+            suggestion = did_you_mean(value, targets)
+        return f"must be a country of countries.csv, got {quote(value)}" + hint(
+            describe(suggestion) if suggestion in ALPHA3_TO_ALPHA2 else suggestion
+        )
+    if f.reference == "regions.region":
+        return f"must be a region of regions.csv, got {quote(value)}" + hint(did_you_mean(value, targets))
+    if f.reference == "actions.action_id":
+        return f"must be an action_id of actions.csv, got {quote(value)}" + hint(did_you_mean(value, targets, cutoff=0.8))
+    if f.reference == "indicators":
+        return (
+            f"must be an indicator declared under 'indicators' in evaluation.yaml, got {quote(value)}"
+            + hint(did_you_mean(value, targets))
+        )
+    regions = ctx.references.get("regions.region", frozenset())
+    countries = ctx.references.get("countries.country", frozenset())
+    suggestion = did_you_mean(value, [GLOBAL_SCOPE, *regions])
+    if suggestion is None:
+        code = suggest_country(value)
+        suggestion = describe(code) if code in countries else None
+    return (
+        f"must be 'global', a region of regions.csv or a country of countries.csv, got {quote(value)}"
+        + hint(suggestion)
+    )
+
+
+def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | None = None,
+            combination: tuple[str, ...] = ()) -> str:
+    """The message of a problem on a cell of ``f``: ``must be …, got '…'`` with a hint where one helps."""
+    if rule in ("required", "missing_language"):
+        description = f.description[0].lower() + f.description[1:].rstrip(".")
+        lang = next((lang for lang in LANGUAGES if f.name.endswith("_" + lang)), None)
+        if lang:
+            description = description.replace("that language", LANGUAGE_NAMES[lang])
+        return f"must not be empty ({description})"
+    if rule == "pattern":
+        message = f"must be {f.pattern_hint}, got {quote(value)}"
+        if f.country_code or f.pattern == COUNTRY_CODE:
+            code = suggest_country(value)
+            return message + hint(describe(code) if code else None)
+        if f.pattern == REGION_CODE:
+            return message + hint(did_you_mean(value, ctx.references.get("regions.region", ())))
+        return message
+    if rule == "reserved":
+        return f"{quote(value)} is reserved for recommendations to the whole evaluation; choose another region code"
+    if rule == "allowed":
+        if f.country_code:
+            code = suggest_country(value)
+            return f"must be {f.pattern_hint}, got {quote(value)}, which is not an ISO code" + hint(
+                describe(code) if code and code != value else None
+            )
+        return f"must be one of {', '.join(f.allowed)}, got {quote(value)}" + hint(did_you_mean(value, f.allowed))
+    if rule == "range":
+        if f.within_period and ctx.period:
+            lo, hi = ctx.period
+            return f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}"
+        return f"must be from {f.minimum:g} to {f.maximum:g}, got {quote(value)}"
+    if rule == "reference":
+        return _reference_message(f, value, ctx)
+    if rule == "unique":
+        where = f" (row {first_row})" if first_row is not None else ""
+        if combination:
+            return f"another row{where} already has the same {' and '.join(combination)}; keep one row per combination"
+        return f"{quote(value)} is already used on another row{where}; each {f.name} must be unique"
+    return f"is not valid, got {quote(value)}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# docs/dataset.md
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _field_rule(f: Field) -> str:
+    """The contract of a column in one phrase, from its declaration."""
+    if f.rule:
+        return f.rule
+    parts: list[str] = [KIND_LABEL[f.kind]]
+    if f.allowed:
+        parts.append("one of " + ", ".join(f"`{a}`" for a in f.allowed) if f.kind == "enum"
+                     else "of " + ", ".join(f"`{a}`" for a in f.allowed))
+    if f.pattern_hint:
+        parts.append(f.pattern_hint)
+    if f.minimum is not None and f.maximum is not None:
+        parts.append(f"{f.minimum:g} to {f.maximum:g}")
+    if f.within_period:
+        parts.append("from `period_start` to `period_end`")
+    if f.unique:
+        parts.append("unique")
+    if f.reference == "regions.region":
+        parts.append("a region of regions")
+    elif f.reference == "countries.country":
+        parts.append("a country of countries")
+    elif f.reference == "actions.action_id":
+        parts.append("an action of actions")
+    elif f.reference == "indicators":
+        parts.append("declared in evaluation.yaml")
+    elif f.reference == "scope":
+        parts.append("`global`, a region or a country")
+    return "; ".join(parts)
+
+
+def _presence(f: Field) -> str:
+    column = "required column" if f.column_required else "optional column"
+    cell = "value required" if f.required else "may be empty"
+    return f"{column}, {cell}"
+
+
+def render_dataset_doc() -> str:
+    """The text of ``docs/dataset.md``, generated from the declarations of this module."""
+    out: list[str] = []
+    w = out.append
+    w("# The dataset contract")
+    w("")
+    w("<!-- Generated by `python -m reportgen.schema > docs/dataset.md` from src/reportgen/schema.py; "
+      "do not edit by hand. -->")
+    w("")
+    w("A dataset is a folder (`data/` by default, any folder with `--config data=DIR`) holding `evaluation.yaml`, "
+      "the tables below and, optionally, narrative texts and images. `reportgen validate [DATA_DIR]` checks all "
+      "of it and lists every problem at once, each with its file, row, column, value, rule and a hint.")
+    w("")
+    w("## Reading rules")
+    w("")
+    for line in (
+        "Tables are UTF-8 CSV files (`,` or `;` separated, detected from the header line; optional BOM; fields may "
+        "be quoted) or, under the same name with `.xlsx`, the first sheet of an Excel workbook. Keep one of the "
+        "two: both is an error (`duplicate_file`).",
+        "Row numbers are those a spreadsheet shows: the header is row 1, the first data row is row 2 (for `.xlsx`, "
+        "the Excel row). Blank rows are skipped; cells are stripped of surrounding spaces.",
+        "Column names are exact and lower-case; their order is free. A missing required column, an unknown column "
+        "(with a suggestion when close to a known one) and a column given twice are errors.",
+        "Empty cells mean \"not given\". Cells are read as text and converted by the contract below: `NA`, `None` "
+        "or `001` stay what they are.",
+        "A file that is not UTF-8 is one problem giving the line of the first unreadable byte. To re-save as "
+        "UTF-8: in Excel, *Save As* ▸ *CSV UTF-8 (Comma delimited)*; in LibreOffice, *Save As* ▸ *Text CSV* with "
+        "character set *Unicode (UTF-8)*.",
+        "Amounts (`committed`, `disbursed`): digits with at most one decimal mark, a dot or a comma; thousands "
+        "may be grouped by three with spaces (ordinary, no-break U+00A0 or narrow no-break U+202F). Accepted: "
+        "`1234`, `1234.5`, `1234,5`, `1 234,50`. Refused: `$1,000` (currency sign), `12,5O0` (a letter O), "
+        "`1.234.567,89` (two kinds of marks), `-5` (negative), and `1,234` or `1.234` (a thousands separator in "
+        "English, a decimal mark in French: write `1234`).",
+        "Numbers (`value`): the same forms, with an optional leading `-`, and `1,234` read as 1.234.",
+        "Whole numbers (`year`, `score`): digits only.",
+        "Allowed values (`channel`, `criterion`, `priority`, `pillars`) are matched regardless of case and "
+        "stored in lower case; `pillars` are stored in the order prevention, protection, prosecution, "
+        "partnership.",
+        "An `.xlsx` file over the size limit (50 MB by default), or whose content declares more than 500 MB or "
+        "more than 20 times its size (above 10 MB), is refused without being opened. Formulas count by their "
+        "last computed value; numbers are read as written (`2009`, not `2009.0`), dates as `YYYY-MM-DD`.",
+        "`evaluation.yaml` (at most 1 MB) is read as plain YAML data; Markdown files are limited to 1 MB each.",
+    ):
+        w(f"- {line}")
+    w("")
+    w("## evaluation.yaml (required)")
+    w("")
+    w("| key | required | description | example |")
+    w("|---|---|---|---|")
+    for k in EVALUATION_KEYS:
+        w(f"| `{k.name}` | {'yes' if k.required else 'no'} | {_cell(k.description)} | `{_cell(k.example)}` |")
+    w("")
+    w("Other rules: `published` is a real month; `period_start` ≤ `period_end`, both from "
+      f"{YEAR_BOUNDS[0]} to {YEAR_BOUNDS[1]}; `currency` is an ISO 4217 code known to CLDR (upper case); "
+      "`languages` has no duplicate; a text for a language not in `languages` is ignored with a warning; "
+      "any other key is an error.")
+    w("")
+    w("```yaml")
+    w('id: "128"')
+    w("languages: [fr, en]")
+    w("title:")
+    w("  fr: Les actions de coopération en matière de lutte contre la traite des êtres humains")
+    w("  en: Cooperation against trafficking in human beings")
+    w("commissioner:")
+    w("  fr: Ministère des Affaires étrangères")
+    w("  en: Ministry of Foreign Affairs")
+    w("evaluator: Example Consulting")
+    w('published: "2014-03"')
+    w("period_start: 2007")
+    w("period_end: 2011")
+    w("currency: EUR")
+    w("indicators:")
+    w("  tip_tier:")
+    w("    unit: tier")
+    w("    label: {fr: Classement TIP, en: TIP tier}")
+    w("```")
+    for table in TABLES.values():
+        w("")
+        w(f"## {table.name}.csv ({'required' if table.required else 'optional'})")
+        w("")
+        w(table.description + (" An absent file means an empty table." if not table.required else ""))
+        w("")
+        w("| column | presence | type and rule | description | example |")
+        w("|---|---|---|---|---|")
+        for f in table.fields:
+            name = f.name if not f.per_language else f.name + " (for each language)"
+            w(f"| `{name}` | {_presence(f)} | {_cell(_field_rule(f))} | {_cell(f.description)} | "
+              f"`{_cell(f.example)}` |")
+        if table.unique_together:
+            w("")
+            w(f"At most one row per ({', '.join(table.unique_together)}).")
+        for note in table.notes:
+            w("")
+            w(note)
+        w("")
+        w("```csv")
+        for row in table.example:
+            w(",".join(f'"{c}"' if ("," in c or '"' in c) else c for c in row))
+        w("```")
+    w("")
+    w("## Narrative texts (optional)")
+    w("")
+    w("| path | content |")
+    w("|---|---|")
+    for path, text in NARRATIVE_FILES:
+        w(f"| `{path}` | {text} |")
+    w("")
+    w("Markdown, UTF-8, at most 1 MB each. A file elsewhere under `narrative/`, or for a language, region or country "
+      "the dataset does not have, is a warning (`unknown_narrative`) and is not used. `assets/` (optional) holds "
+      "images the narrative may show.")
+    w("")
+    w("## Rules")
+    w("")
+    w("Each problem names the rule it breaks. Errors stop the build; warnings are reported and the build goes on.")
+    w("")
+    w("| rule | severity | meaning |")
+    w("|---|---|---|")
+    for name, rule in RULES.items():
+        w(f"| `{name}` | {rule.severity} | {_cell(rule.description)} |")
+    w("")
+    return "\n".join(out)
+
+
+def main() -> None:  # pragma: no cover - a developer's convenience
+    sys.stdout.write(render_dataset_doc())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

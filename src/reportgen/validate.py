@@ -1,0 +1,650 @@
+"""Validation: a dataset folder in, every problem at once out, and a typed :class:`~reportgen.model.Dataset` when
+there is no error.
+
+``validate_dataset`` reads (:mod:`reportgen.load`), converts and checks each file against the contract
+(:mod:`reportgen.schema`), then checks what spans rows and tables (an action's region against its country's, amounts,
+references, narratives). It never writes anything and never raises on bad data; ``write_report`` writes the
+problems to ``validation.json`` and ``validation.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from babel.numbers import list_currencies
+
+from . import atomic
+from .errors import Problem, has_errors
+from .fields import Field, did_you_mean, hint, parse_column, quote
+from .iso3166 import country_name, describe, suggest_country
+from .load import RawTable, list_files, problem, read_table, read_text, read_yaml
+from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator
+from .schema import (
+    EVALUATION_KEY_NAMES,
+    GLOBAL_SCOPE,
+    INDICATOR_CODE,
+    LANGUAGE_NAMES,
+    RULE_ORDER,
+    RULES,
+    TABLES,
+    YEAR_BOUNDS,
+    Context,
+    Table,
+    explain,
+    run_checks,
+)
+
+EVALUATION_FILE = "evaluation.yaml"
+NARRATIVE_DIR = "narrative"
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+# The columns of each Dataset frame, in order ({lang} expanded for the evaluation's languages).
+DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
+    "regions": ("region", "name_{lang}"),
+    "countries": ("country", "region", "name_{lang}"),
+    "actions": ("action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
+                "committed", "disbursed"),
+    "ratings": ("action_id", "criterion", "score", "comment"),
+    "recommendations": ("rec_id", "scope", "scope_kind", "priority", "addressee", "text_{lang}"),
+    "indicators": ("country", "indicator", "year", "value", "source"),
+}
+
+
+@dataclass
+class ValidationResult:
+    """What validation found: every problem (errors and warnings, sorted by file, row, column) and, when there is
+    no error, the typed dataset."""
+
+    problems: list[Problem]
+    dataset: Dataset | None
+
+    @property
+    def ok(self) -> bool:
+        """No error (warnings allowed)."""
+        return not has_errors(self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def sort_key(p: Problem) -> tuple:
+    """Problems in reading order: by file, then row (file-wide problems first), then column."""
+    return (p.file, p.row if p.row is not None else 0, p.column or "", p.rule, p.message)
+
+
+def _problem(file: str, rule: str, message: str, *, row: int | None = None, column: str | None = None,
+             value: object = None) -> Problem:
+    """A problem whose severity is its rule's (see :data:`reportgen.schema.RULES`)."""
+    text = None if value is None else str(value)
+    return problem(file, rule, message, row=row, column=column, value=text, severity=RULES[rule].severity)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# evaluation.yaml
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvaluationCheck:
+    """What the rest of validation needs from evaluation.yaml, as far as it could be read.
+
+    ``languages``, ``period`` and ``indicators`` are None when unknown (missing or broken), so that checks depending
+    on them are skipped rather than multiplied. ``evaluation`` is set only when evaluation.yaml has no error.
+    """
+
+    languages: tuple[str, ...] | None = None
+    period: tuple[int, int] | None = None
+    indicators: dict[str, Indicator] | None = None
+    evaluation: Evaluation | None = None
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = None,
+                     file: str = EVALUATION_FILE) -> EvaluationCheck:
+    """Check the parsed content of evaluation.yaml against :data:`reportgen.schema.EVALUATION_KEYS`."""
+    lines = lines or {}
+    out = EvaluationCheck()
+    problems = out.problems
+
+    def report(rule: str, path: tuple[str, ...], message: str, value: object = None) -> None:
+        line = None
+        for end in range(len(path), 0, -1):  # the line of the key, or of its closest parent
+            line = lines.get(path[:end])
+            if line is not None:
+                break
+        problems.append(_problem(file, rule, message, row=line, column=".".join(path) or None,
+                                 value=None if value is None else _short(value)))
+
+    if not isinstance(data, dict):
+        report("type", (), "must be a set of keys and values (id: …, languages: …); see docs/dataset.md, got "
+               + ("an empty file" if data is None else f"a {type(data).__name__}"))
+        return out
+    for key in data:
+        if str(key) not in EVALUATION_KEY_NAMES:
+            report("unknown_key", (str(key),), f"is not a key of evaluation.yaml" +
+                   hint(did_you_mean(str(key), EVALUATION_KEY_NAMES)), key)
+
+    def get(key: str, required: bool) -> object:
+        value = data.get(key)
+        if value is None and required:
+            report("required", (key,), "is missing; see docs/dataset.md for the keys of evaluation.yaml")
+        return value
+
+    # id
+    ident = get("id", True)
+    if ident is not None and not ((isinstance(ident, str) and ident.strip()) or _is_int(ident)):
+        report("type", ("id",), f"must be the evaluation's number as text, e.g. \"128\", got {quote(ident)}", ident)
+        ident = None
+    # languages
+    languages: list[str] = []
+    raw_languages = get("languages", True)
+    if raw_languages is not None:
+        if isinstance(raw_languages, str):
+            raw_languages = [raw_languages] if raw_languages in LANGUAGES else raw_languages
+        if not isinstance(raw_languages, list):
+            report("type", ("languages",), f"must be a list of languages such as [fr, en], got "
+                   f"{quote(raw_languages)}", raw_languages)
+        elif not raw_languages:
+            report("required", ("languages",), "must list at least one language: fr and/or en")
+        else:
+            for item in raw_languages:
+                if not isinstance(item, str) or item not in LANGUAGES:
+                    report("allowed", ("languages",), f"must be fr or en, got {quote(item)}"
+                           + hint(did_you_mean(str(item), LANGUAGES)), item)
+                elif item in languages:
+                    report("unique", ("languages",), f"lists {item} twice; list each language once", item)
+                else:
+                    languages.append(item)
+    out.languages = tuple(languages) if languages else None
+
+    def texts(key: str, required: bool) -> dict[str, str] | None:
+        """A map language → text, one per language."""
+        path = (key,)
+        value = get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            report("type", path, f"must give a text per language, e.g. {{fr: …, en: …}}, got {quote(value)}", value)
+            return None
+        result: dict[str, str] = {}
+        for lang, text in value.items():
+            if out.languages is not None and lang not in out.languages:
+                report("ignored_language", (*path, str(lang)), f"is ignored: {lang} is not in the languages of "
+                       "evaluation.yaml", lang)
+            elif not isinstance(text, str) and text is not None:
+                report("type", (*path, str(lang)), f"must be a text, got {quote(text)}", text)
+            elif isinstance(text, str) and text.strip():
+                result[str(lang)] = text.strip()
+        for lang in out.languages or ():
+            if lang not in result and not any(p.column == ".".join((*path, lang)) for p in problems):
+                report("missing_language", (*path, lang), f"is missing: give the text in {LANGUAGE_NAMES[lang]}")
+        return result
+
+    title = texts("title", True)
+    commissioner = texts("commissioner", True)
+    subtitle = texts("subtitle", False)
+    evaluator = get("evaluator", True)
+    if evaluator is not None and not (isinstance(evaluator, str) and evaluator.strip()):
+        report("type", ("evaluator",), f"must be a text (who carried out the evaluation), got {quote(evaluator)}",
+               evaluator)
+    published = get("published", True)
+    if published is not None and not (isinstance(published, str) and MONTH.fullmatch(published.strip())):
+        report("pattern", ("published",), f"must be a month written YYYY-MM, e.g. \"2014-03\", got "
+               f"{quote(published)}", published)
+    period: list[int | None] = []
+    for key in ("period_start", "period_end"):
+        year = get(key, True)
+        if year is None:
+            period.append(None)
+        elif not _is_int(year):
+            report("type", (key,), f"must be a year written as a number without quotes, e.g. 2007, got "
+                   f"{quote(year)}", year)
+            period.append(None)
+        elif not YEAR_BOUNDS[0] <= year <= YEAR_BOUNDS[1]:
+            report("range", (key,), f"must be a year from {YEAR_BOUNDS[0]} to {YEAR_BOUNDS[1]}, got {year}", year)
+            period.append(None)
+        else:
+            period.append(year)
+    start, end = period
+    if start is not None and end is not None:
+        if start > end:
+            report("range", ("period_end",), f"must not be before period_start ({start}), got {end}", end)
+        else:
+            out.period = (start, end)
+    currency = get("currency", True)
+    if currency is not None:
+        if not isinstance(currency, str):
+            report("type", ("currency",), f"must be an ISO 4217 code such as EUR, got {quote(currency)}", currency)
+        elif currency not in list_currencies():
+            report("allowed", ("currency",), f"must be an ISO 4217 code such as EUR or USD, got {quote(currency)}"
+                   + hint(did_you_mean(currency, sorted(list_currencies()), cutoff=0.7)), currency)
+    out.indicators = _check_indicators(data.get("indicators"), out.languages, report)
+
+    if not has_errors(problems):
+        out.evaluation = Evaluation(
+            id=str(ident).strip(),
+            languages=tuple(languages),
+            title=title or {},
+            commissioner=commissioner or {},
+            subtitle=subtitle or None,
+            evaluator=str(evaluator).strip(),
+            published=str(published).strip(),
+            period_start=int(start),  # type: ignore[arg-type]
+            period_end=int(end),  # type: ignore[arg-type]
+            currency=str(currency),
+            indicators=out.indicators or {},
+        )
+    return out
+
+
+def _short(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _check_indicators(value: object, languages: tuple[str, ...] | None, report) -> dict[str, Indicator] | None:
+    """The indicators of evaluation.yaml: {code: {unit: text, label: {lang: text}}}; None when unusable."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        report("type", ("indicators",), "must map each indicator code to {unit: …, label: {fr: …, en: …}}, got "
+               f"{quote(value)}", value)
+        return None
+    result: dict[str, Indicator] = {}
+    for code, spec in value.items():
+        path = ("indicators", str(code))
+        if not isinstance(code, str) or not re.fullmatch(INDICATOR_CODE, code):
+            report("pattern", path, "must be an indicator code of letters, digits, '_', '-' or '.', got "
+                   f"{quote(code)}", code)
+            continue
+        if not isinstance(spec, dict):
+            report("type", path, f"must be {{unit: …, label: {{fr: …, en: …}}}}, got {quote(spec)}", spec)
+            continue
+        for key in spec:
+            if key not in ("unit", "label"):
+                report("unknown_key", (*path, str(key)), "is not a key of an indicator (unit, label)"
+                       + hint(did_you_mean(str(key), ("unit", "label"))), key)
+        unit = spec.get("unit")
+        if not (isinstance(unit, str) and unit.strip()):
+            report("required" if unit is None else "type", (*path, "unit"),
+                   "must be the unit of the indicator as text, e.g. '%' or 'tier'", unit)
+            unit = ""
+        label = spec.get("label")
+        labels: dict[str, str] = {}
+        if not isinstance(label, dict):
+            report("required" if label is None else "type", (*path, "label"),
+                   "must give a label per language, e.g. {fr: …, en: …}", label)
+        else:
+            for lang, text in label.items():
+                if languages is not None and lang not in languages:
+                    report("ignored_language", (*path, "label", str(lang)), f"is ignored: {lang} is not in the "
+                           "languages of evaluation.yaml", lang)
+                elif isinstance(text, str) and text.strip():
+                    labels[str(lang)] = text.strip()
+            for lang in languages or ():
+                if lang not in labels:
+                    report("missing_language", (*path, "label", lang),
+                           f"is missing: give the label in {LANGUAGE_NAMES[lang]}")
+        result[code] = Indicator(code=code, unit=str(unit).strip(), label=labels)
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tables
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckedTable:
+    """A table after its own checks: typed columns (index = row numbers), the fields present, the rows checked."""
+
+    table: Table
+    raw: RawTable
+    typed: pd.DataFrame
+    fields: dict[str, Field]
+    bad_cells: set[tuple[int, str]]  # cells with a problem: later checks leave them alone
+
+
+def check_table(table: Table, raw: RawTable, ctx: Context) -> tuple[CheckedTable, list[Problem]]:
+    """Columns (missing, unknown, per language), cell types and the checks of the table's pandera schema."""
+    problems: list[Problem] = []
+    file, header_row = raw.file, raw.header_row
+    languages = ctx.languages
+    known = [f.name for f in table.columns(LANGUAGES)]
+    present: dict[str, Field] = {}
+    for column in raw.frame.columns:
+        f = table.field(column)
+        if f is None:
+            problems.append(_problem(file, "unknown_column", "is not a column of " + table.name
+                                     + hint(did_you_mean(column, known, cutoff=0.7))
+                                     + f" (columns: {', '.join(known)})", row=header_row, column=column,
+                                     value=column))
+            continue
+        lang = table.language_of(column)
+        if lang and languages is not None and lang not in languages:
+            problems.append(_problem(file, "ignored_column", f"is ignored: {lang} is not in the languages of "
+                                     "evaluation.yaml", row=header_row, column=column, value=column))
+            continue
+        present[column] = f
+    for f in table.columns(languages or ()):
+        if f.column_required and f.name not in present:
+            rule = "missing_language" if table.language_of(f.name) else "missing_column"
+            problems.append(_problem(file, rule, f"is missing from the header row: add a column {f.name} "
+                                     f"({f.description[0].lower()}{f.description[1:].rstrip('.')})",
+                                     row=header_row, column=f.name))
+
+    typed = pd.DataFrame(index=raw.frame.index)
+    cell_problems: dict[tuple[int, str], Problem] = {}
+    for column, f in present.items():
+        typed[column], errors = parse_column(f, raw.frame[column])
+        for row, error in errors.items():
+            if row not in raw.ragged_rows:
+                cell_problems[(int(row), column)] = _problem(file, error.rule, error.message, row=int(row),
+                                                             column=column, value=raw.frame.at[row, column])
+    checked = typed.loc[~typed.index.isin(list(raw.ragged_rows))]
+    failures = run_checks(table, checked, list(present.values()), ctx)
+    failures.sort(key=lambda item: (item[0], item[1], RULE_ORDER.index(item[2]) if item[2] in RULE_ORDER else 99))
+    for row, column, rule in failures:
+        if (row, column) in cell_problems:
+            continue
+        f = present[column]
+        text = raw.frame.at[row, column]
+        first_row, combination = None, ()
+        if rule == "unique":
+            first_row, combination = _first_duplicate(table, checked, row, column)
+        message = explain(f, rule, text, ctx, first_row=first_row, combination=combination)
+        cell_problems[(row, column)] = _problem(file, rule, message, row=row, column=column, value=text or None)
+    problems.extend(cell_problems.values())
+    bad = set(cell_problems) | {(row, c) for row in raw.ragged_rows for c in typed.columns}
+    return CheckedTable(table, raw, typed, present, bad), problems
+
+
+def _first_duplicate(table: Table, typed: pd.DataFrame, row: int, column: str) -> tuple[int | None, tuple]:
+    """The first row holding the same value as ``row`` in a unique column, or the same combination of values
+    (reported on the combination's first column); and that combination (empty for a single column)."""
+    f = table.field(column)
+    combination: tuple[str, ...] = () if f is not None and f.unique else table.unique_together
+    columns = list(combination) or [column]
+    try:
+        key = pd.Series([typed.at[row, c] for c in columns], index=columns, dtype=object)
+        same = typed[columns].astype(object).eq(key).all(axis=1)
+        return int(typed.index[same.to_numpy(dtype=bool)][0]), combination
+    except (KeyError, IndexError, ValueError, TypeError):
+        return None, combination
+
+
+def valid_values(checked: CheckedTable, column: str) -> frozenset[str]:
+    """The values of a column (as typed), empty cells left out; used as targets of references."""
+    if column not in checked.typed.columns:
+        return frozenset()
+    return frozenset(str(v) for v in checked.typed[column].dropna())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks across rows and tables
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list[Problem]:
+    """Region against country, region required without a country, disbursed ≤ committed, no amount, no actions."""
+    problems: list[Problem] = []
+    file, typed, raw = actions.raw.file, actions.typed, actions.raw.frame
+    if len(raw) == 0:
+        return [_problem(file, "no_actions", "has no actions: add at least one row under the header")]
+    country_region: dict[str, str] = {}
+    country_row: dict[str, int] = {}
+    if countries is not None and {"country", "region"} <= set(countries.typed.columns):
+        for row, (country, region) in countries.typed[["country", "region"]].iterrows():
+            if pd.notna(country) and pd.notna(region) and (row, "region") not in countries.bad_cells:
+                country_region.setdefault(str(country), str(region))
+                country_row.setdefault(str(country), int(row))
+    columns = set(typed.columns)
+    for row in typed.index:
+        if row in actions.raw.ragged_rows:
+            continue
+        row = int(row)
+
+        def cell(column: str) -> object:
+            return typed.at[row, column] if column in columns else pd.NA
+
+        def ok(column: str) -> bool:
+            return column in columns and (row, column) not in actions.bad_cells
+
+        country, region = cell("country"), cell("region")
+        if ok("country") and ok("region") and pd.isna(country) and pd.isna(region):
+            problems.append(_problem(file, "required", "must not be empty when country is empty: give the region "
+                                     "the action covers", row=row, column="region"))
+        if ok("country") and ok("region") and pd.notna(country) and pd.notna(region):
+            expected = country_region.get(str(country))
+            if expected is not None and expected != region:
+                problems.append(_problem(
+                    file, "region_mismatch",
+                    f"must be the region of {describe(str(country))}, which is {expected!r} in "
+                    f"{countries.raw.file if countries else 'countries.csv'} (row {country_row[str(country)]}), "
+                    f"got {quote(region)}; correct it or leave it empty", row=row, column="region",
+                    value=raw.at[row, "region"]))
+        committed, disbursed = cell("committed"), cell("disbursed")
+        if ok("committed") and ok("disbursed") and pd.notna(committed) and pd.notna(disbursed) \
+                and disbursed > committed:
+            problems.append(_problem(
+                file, "disbursed_gt_committed",
+                f"must not be larger than committed ({raw.at[row, 'committed']}), got "
+                f"{quote(raw.at[row, 'disbursed'])}; check both amounts", row=row, column="disbursed",
+                value=raw.at[row, "disbursed"]))
+        if ok("committed") and pd.isna(committed):
+            action = cell("action_id")
+            name = f"action {action}" if pd.notna(action) else "this action"
+            problems.append(_problem(file, "no_amount", f"is empty: {name} has no reported amount; it is left out "
+                                     "of the sums and counted among actions without amount", row=row,
+                                     column="committed"))
+    return problems
+
+
+def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: frozenset[str] | None,
+                     countries: frozenset[str] | None
+                     ) -> tuple[dict[tuple[str, str, str | None], str], dict[str, str], list[Problem]]:
+    """Read ``narrative/{lang}/synthesis.md``, ``…/regions/{region}.md``, ``…/countries/{country}.md``.
+
+    A file elsewhere, or for a language, region or country the dataset does not have, is a warning and is not read.
+    """
+    texts: dict[tuple[str, str, str | None], str] = {}
+    digests: dict[str, str] = {}
+    problems: list[Problem] = []
+    usage = ("narrative files are narrative/{lang}/synthesis.md, narrative/{lang}/regions/{region}.md and "
+             "narrative/{lang}/countries/{country}.md")
+    for rel in list_files(root, NARRATIVE_DIR):
+        parts = rel.split("/")
+        if any(part.startswith(".") for part in parts):
+            continue  # .DS_Store, .gitkeep, editors' backups
+        key: tuple[str, str, str | None] | None = None
+        warning: str | None = None
+        if len(parts) == 3 and parts[2] == "synthesis.md":
+            key = (parts[1], "synthesis", None)
+        elif len(parts) == 4 and parts[2] in ("regions", "countries") and parts[3].endswith(".md"):
+            code = parts[3][:-3]
+            if parts[2] == "regions":
+                key = (parts[1], "region", code)
+                if not re.fullmatch(REGION_CODE, code) or (regions is not None and code not in regions):
+                    warning = (f"is not used: {code!r} is not a region of regions.csv"
+                               + hint(did_you_mean(code, regions or ())))
+            else:
+                key = (parts[1], "country", code)
+                if not re.fullmatch(COUNTRY_CODE, code) or (countries is not None and code not in countries):
+                    guess = suggest_country(code)
+                    warning = f"is not used: {code!r} is not a country of countries.csv" + hint(
+                        describe(guess) if guess and (countries is None or guess in countries) else None)
+        else:
+            warning = f"is not used: {usage}"
+        if key is not None and warning is None and key[0] not in (languages or LANGUAGES):
+            warning = f"is not used: {key[0]!r} is not one of the languages of evaluation.yaml"
+        if warning:
+            problems.append(_problem(rel, "unknown_narrative", warning))
+            continue
+        assert key is not None
+        text, digest, read_problems = read_text(root, rel)
+        problems.extend(read_problems)
+        if text is not None and digest is not None:
+            texts[key] = text
+            digests[rel] = digest
+    return texts, digests, problems
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The Dataset
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _frame(name: str, checked: CheckedTable | None, languages: tuple[str, ...]) -> pd.DataFrame:
+    """The Dataset frame of a table: the documented columns in order, NA where not given, index reset."""
+    columns: list[str] = []
+    for column in DATASET_COLUMNS[name]:
+        columns.extend(column.replace("{lang}", lang) for lang in languages) if "{lang}" in column \
+            else columns.append(column)
+    table = TABLES[name]
+    typed = checked.typed if checked is not None else pd.DataFrame()
+    out = {}
+    for column in columns:
+        f = table.field(column)
+        dtype = f.dtype if f is not None else "string"
+        if column in typed.columns:
+            out[column] = typed[column].astype(dtype).reset_index(drop=True)
+        else:
+            out[column] = pd.Series(pd.NA, index=range(len(typed)), dtype=dtype)
+    return pd.DataFrame(out, columns=columns)
+
+
+def build_dataset(root: Path, evaluation: Evaluation, tables: dict[str, CheckedTable | None],
+                  narratives: dict[tuple[str, str, str | None], str], source_files: dict[str, str]) -> Dataset:
+    """Assemble the :class:`Dataset` of a dataset without error."""
+    languages = evaluation.languages
+    frames = {name: _frame(name, tables.get(name), languages) for name in DATASET_COLUMNS}
+
+    countries = frames["countries"]
+    for lang in languages:
+        column = f"name_{lang}"
+        standard = countries["country"].map(lambda code, lang=lang: country_name(str(code), lang) or str(code))
+        countries[column] = countries[column].fillna(standard.astype("string")).astype("string")
+
+    actions = frames["actions"]
+    region_of = dict(zip(countries["country"], countries["region"]))
+    from_country = actions["country"].map(lambda c: region_of.get(c, pd.NA) if pd.notna(c) else pd.NA)
+    actions["region"] = from_country.astype("string").fillna(actions["region"]).astype("string")
+
+    recommendations = frames["recommendations"]
+    region_codes = set(frames["regions"]["region"])
+
+    def kind(scope: object) -> str:
+        if scope == GLOBAL_SCOPE:
+            return "global"
+        return "region" if scope in region_codes else "country"
+
+    recommendations["scope_kind"] = recommendations["scope"].map(kind).astype("string")
+
+    return Dataset(
+        root=root,
+        evaluation=evaluation,
+        regions=frames["regions"],
+        countries=countries,
+        actions=actions,
+        ratings=frames["ratings"],
+        recommendations=recommendations,
+        indicators=frames["indicators"],
+        narratives=narratives,
+        source_files=dict(sorted(source_files.items())),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Entry points
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> ValidationResult:
+    """Check every file of ``data_dir`` against the contract; return all problems and, without error, the Dataset.
+
+    Reads only; writes nothing; never raises on bad data.
+    """
+    root = Path(data_dir)
+    if not root.is_dir():
+        return ValidationResult([_problem(".", "missing_file", f"the data folder {root} does not exist or is not a "
+                                          "folder; give the folder that holds evaluation.yaml and the tables")], None)
+    problems: list[Problem] = []
+    source_files: dict[str, str] = {}
+
+    document, read_problems = read_yaml(root, EVALUATION_FILE)
+    problems.extend(read_problems)
+    if document is None and not read_problems:
+        problems.append(_problem(EVALUATION_FILE, "missing_file", "is missing: every dataset needs evaluation.yaml "
+                                 "(id, languages, title, …); see docs/dataset.md"))
+    evaluation = EvaluationCheck()
+    if document is not None:
+        source_files[EVALUATION_FILE] = document.sha256
+        evaluation = check_evaluation(document.data, document.lines)
+        problems.extend(evaluation.problems)
+
+    ctx = Context(languages=evaluation.languages, period=evaluation.period)
+    if evaluation.indicators is not None and document is not None:
+        ctx.references["indicators"] = frozenset(evaluation.indicators)
+    checked: dict[str, CheckedTable | None] = {}
+    for name, table in TABLES.items():
+        raw, read_problems = read_table(root, name, required=table.required, max_xlsx_bytes=max_xlsx_bytes)
+        problems.extend(read_problems)
+        checked[name] = None
+        if raw is None:
+            if table.required and not read_problems:
+                columns = ", ".join(f.name for f in table.fields if f.column_required)
+                problems.append(_problem(f"{name}.csv", "missing_file", f"is missing: every dataset needs "
+                                         f"{name}.csv (or {name}.xlsx) with the columns {columns}"))
+            continue
+        source_files[raw.file] = raw.sha256
+        result, table_problems = check_table(table, raw, ctx)
+        problems.extend(table_problems)
+        checked[name] = result
+        for key in ("region", "country", "action_id"):
+            target = f"{name}.{key}"
+            if target in ("regions.region", "countries.country", "actions.action_id"):
+                ctx.references[target] = valid_values(result, key)
+
+    if checked["actions"] is not None:
+        problems.extend(check_actions(checked["actions"], checked["countries"]))
+
+    narratives, digests, narrative_problems = check_narratives(
+        root, evaluation.languages, ctx.references.get("regions.region"), ctx.references.get("countries.country"))
+    problems.extend(narrative_problems)
+    source_files.update(digests)
+
+    problems.sort(key=sort_key)
+    dataset = None
+    if not has_errors(problems) and evaluation.evaluation is not None:
+        dataset = build_dataset(root, evaluation.evaluation, checked, narratives, source_files)
+    return ValidationResult(problems, dataset)
+
+
+def report_json(problems: list[Problem]) -> str:
+    """validation.json: a list of problem objects (sorted keys), in the problems' order; ``[]`` when none."""
+    records = [p.to_dict() for p in problems]
+    return json.dumps(records, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def write_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> None:
+    """Write ``{output_dir}/validation.json`` and ``validation.html`` (atomically; raises ReportgenError when the
+    folder cannot be written)."""
+    from .report_html import render_report
+
+    output_dir = Path(output_dir)
+    ordered = sorted(problems, key=sort_key)
+    atomic.write_text(output_dir / "validation.json", report_json(ordered))
+    atomic.write_text(output_dir / "validation.html", render_report(ordered, Path(data_dir)))
