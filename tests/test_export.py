@@ -185,7 +185,7 @@ def test_characters_xml_cannot_hold_do_not_break_the_workbook(tmp_path):
 def test_two_runs_in_different_folders_give_identical_bytes(tmp_path):
     a, b = tmp_path / "a" / "data", tmp_path / "b" / "data"
     write_data(tables(), a, epoch=EPOCH)
-    time.sleep(2.1)  # zip dates have a two-second resolution, core.xml one second: any clock leak would show
+    time.sleep(1.1)  # core.xml has a one-second resolution: a clock leak would show (zip dates: next test)
     write_data(tables(), b, epoch=EPOCH)
     names = sorted(p.name for p in a.iterdir())
     assert names == sorted(p.name for p in b.iterdir()) == ["actions.csv", "commitments_by_country.csv",
@@ -241,3 +241,13 @@ def test_stale_csvs_are_removed_and_nothing_else(tmp_path):
 def test_no_temporary_files_left(tmp_path):
     write_data(tables(), tmp_path, epoch=EPOCH)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_empty_tables_and_no_tables(tmp_path):
+    empty = pd.DataFrame({"country": pd.Series(dtype="str"), "committed": pd.Series(dtype="float64")})
+    assert render_csv(empty) == b"country,committed\n"
+    write_data({"empty": empty}, tmp_path / "a", epoch=EPOCH)
+    ws = openpyxl.load_workbook(tmp_path / "a" / "figures.xlsx")["empty"]
+    assert [c.value for c in ws[1]] == ["country", "committed"] and ws.max_row == 1
+    assert write_data({}, tmp_path / "b", epoch=EPOCH) == [tmp_path / "b" / "figures.xlsx"]
+    assert openpyxl.load_workbook(tmp_path / "b" / "figures.xlsx").sheetnames == ["figures"]

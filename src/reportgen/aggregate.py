@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import pandas as pd
@@ -464,6 +464,7 @@ class _Index:
     share_of_region: dict[str, float]  # country -> share of its region's total
     regional_actions: dict[str, int]  # region -> actions with empty country
     indicators: _Long  # INDICATOR_COLUMNS keyed by country
+    cache: dict[str, Any] = field(default_factory=dict)  # data tables, made on first use
 
 
 def _indicator_summary(ds: Dataset) -> DataFrame:
@@ -688,25 +689,15 @@ def country_figures(ds: Dataset, figures: Figures, country: str) -> ScopeFigures
 # --------------------------------------------------------------------------------------------------------------------
 
 
-def _names(ds: Dataset, kind: ScopeKind) -> DataFrame:
-    """code + name_{lang} for every language of the evaluation."""
-    frame = ds.regions if kind == "region" else ds.countries
-    cols = [f"name_{lang}" for lang in ds.evaluation.languages if f"name_{lang}" in frame.columns]
-    return frame.loc[:, [kind, *cols]].astype("str").drop_duplicates(kind)
-
-
 def _named(table: DataFrame, ds: Dataset, kind: ScopeKind, prefix: str = "") -> DataFrame:
-    """Insert name columns (``{prefix}name_{lang}``) right after the ``kind`` code column."""
-    names = _names(ds, kind)
-    name_cols = [c for c in names.columns if c != kind]
-    renamed = names.rename(columns={c: f"{prefix}{c}" for c in name_cols})
+    """Insert name columns (``{prefix}name_{lang}``, one per language) right after the ``kind`` code column."""
+    frame = (ds.regions if kind == "region" else ds.countries).astype("str").drop_duplicates(kind)
+    name_cols = [f"name_{lang}" for lang in ds.evaluation.languages if f"name_{lang}" in frame.columns]
+    codes = table[kind].astype("str")
+    names = {f"{prefix}{c}": codes.map(dict(zip(frame[kind], frame[c]))).astype("str") for c in name_cols}
     at = list(table.columns).index(kind) + 1
-    columns = [*table.columns[:at], *[f"{prefix}{c}" for c in name_cols], *table.columns[at:]]
-    return (
-        table.astype({kind: "str"})
-        .merge(renamed, on=kind, how="left", sort=False)
-        .loc[:, columns]
-    )
+    columns = [*table.columns[:at], *names, *table.columns[at:]]
+    return table.assign(**{kind: codes}, **names).loc[:, columns]
 
 
 ACTION_COLUMNS = [
@@ -715,36 +706,44 @@ ACTION_COLUMNS = [
 ]
 
 
-def _actions_table(ds: Dataset, rows: np.ndarray | None = None) -> DataFrame:
-    """The list of actions, codes plus a name column per language, sorted by year then action_id."""
-    index = ds.actions if rows is None else ds.actions.iloc[rows]
-    a = (
-        index.loc[:, ACTION_COLUMNS]
-        .astype({c: "str" for c in _TEXT})
-        .assign(
-            year=lambda f: f["year"].astype("int64"),
-            committed=lambda f: _floats(f["committed"]),
-            disbursed=lambda f: _floats(f["disbursed"]),
+def _actions_table(ds: Dataset, index: _Index) -> tuple[DataFrame, dict[str, dict[str, np.ndarray]]]:
+    """The list of actions (codes plus a name column per language, by year then action_id), and the rows of each
+    country and region in it; computed once per Figures."""
+    if "actions" not in index.cache:
+        order = index.prepared.sort_values(["year", "action_id"], kind="mergesort").reset_index(drop=True)
+        table = (
+            ds.actions.iloc[order["pos"].to_numpy()]
+            .loc[:, ACTION_COLUMNS]
+            .astype({c: "str" for c in _TEXT})
+            .assign(
+                year=lambda f: f["year"].astype("int64"),
+                committed=lambda f: _floats(f["committed"]),
+                disbursed=lambda f: _floats(f["disbursed"]),
+            )
+            .reset_index(drop=True)
+            .pipe(_named, ds, "country", "country_")
+            .pipe(_named, ds, "region", "region_")
         )
-        .sort_values(["year", "action_id"], kind="mergesort")
-        .reset_index(drop=True)
-    )
-    return a.pipe(_named, ds, "country", "country_").pipe(_named, ds, "region", "region_")
+        rows = {kind: order.groupby(kind, sort=False, dropna=True).indices for kind in ("country", "region")}
+        index.cache["actions"] = (table, rows)
+    return index.cache["actions"]
 
 
-def _recommendations_table(ds: Dataset, scopes: set[str] | None = None) -> DataFrame:
-    rec = ds.recommendations
-    text_cols = [f"text_{lang}" for lang in ds.evaluation.languages]
-    columns = ["rec_id", "scope", "scope_kind", "priority", "addressee", *text_cols]
-    if rec is None or rec.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
-    return (
-        rec.loc[:, columns]
-        .astype("str")
-        .loc[lambda f: f["scope"].isin(scopes) if scopes is not None else slice(None)]
-        .sort_values("rec_id", key=_natural_key, kind="mergesort")
-        .reset_index(drop=True)
-    )
+def _recommendations_table(ds: Dataset, index: _Index) -> DataFrame:
+    """All recommendations, in natural rec_id order (R2 before R10); computed once per Figures."""
+    if "recommendations" not in index.cache:
+        rec = ds.recommendations
+        text_cols = [f"text_{lang}" for lang in ds.evaluation.languages]
+        columns = ["rec_id", "scope", "scope_kind", "priority", "addressee", *text_cols]
+        index.cache["recommendations"] = (
+            pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+            if rec is None or rec.empty
+            else rec.loc[:, columns]
+            .astype("str")
+            .sort_values("rec_id", key=_natural_key, kind="mergesort")
+            .reset_index(drop=True)
+        )
+    return index.cache["recommendations"]
 
 
 def _long(index: _Index, kind: str, name: str, columns: list[str]) -> DataFrame:
@@ -816,13 +815,20 @@ def data_tables(ds: Dataset, figures: Figures) -> dict[str, DataFrame]:
         "ratings_by_region": _long(index, "region", "ratings", RATING_COLUMNS),
         "ratings_by_country": _long(index, "country", "ratings", RATING_COLUMNS),
         "indicators": index.indicators.frame,
-        "actions": _actions_table(ds),
-        "recommendations": _recommendations_table(ds),
+        "actions": _actions_table(ds, index)[0],
+        "recommendations": _recommendations_table(ds, index),
     }
 
 
 def _totals_frame(t: Totals, **extra: object) -> DataFrame:
-    return pd.DataFrame([{**extra, **{c: getattr(t, c) for c in TOTALS_COLUMNS}}]).pipe(_typed)
+    """One row: ``extra`` columns first, then TOTALS_COLUMNS (amounts float64, counts int64)."""
+    return pd.DataFrame(
+        {
+            **{k: [v] for k, v in extra.items()},
+            **{c: np.array([getattr(t, c)], dtype="float64" if c in ("committed", "disbursed") else "int64")
+               for c in TOTALS_COLUMNS},
+        }
+    )
 
 
 def slice_tables(
@@ -843,7 +849,8 @@ def slice_tables(
         raise ReportgenError(f"cannot slice data for {scope_kind!r} {code!r}: use 'synthesis', 'region' or 'country'")
     sf = _scope_figures(ds, figures, scope_kind, code)
     index = _index(ds, figures)
-    rows = index.levels[scope_kind].action_rows.get(code, np.empty(0, dtype="int64"))
+    actions, action_rows = _actions_table(ds, index)
+    rows = action_rows[scope_kind].get(code, np.empty(0, dtype="int64"))
     totals = (
         _totals_frame(sf.totals, scope=code)
         .assign(
@@ -856,7 +863,7 @@ def slice_tables(
     )
     tables: dict[str, DataFrame] = {
         "totals": totals,
-        "actions": _actions_table(ds, rows),
+        "actions": actions.iloc[rows].reset_index(drop=True),
         "commitments_by_year": sf.by_year,
         "commitments_by_year_channel": sf.by_year_channel,
     }
@@ -874,5 +881,6 @@ def slice_tables(
     }
     if sf.indicators is not None:
         tables["indicators"] = sf.indicators
-    tables["recommendations"] = _recommendations_table(ds, scopes)
+    recommendations = _recommendations_table(ds, index)
+    tables["recommendations"] = recommendations.loc[recommendations["scope"].isin(scopes)].reset_index(drop=True)
     return tables

@@ -182,7 +182,10 @@ def render_csv(table: pd.DataFrame) -> bytes:
     Quoting is done here rather than by the csv module, whose writer leaves a bare CR unquoted when the line
     terminator is LF (Python < 3.12), which readers would take for a line break.
     """
-    header, columns = _csv_cells(table)
+    return _csv_bytes(*_csv_cells(table))
+
+
+def _csv_bytes(header: list[str], columns: list[list[str]]) -> bytes:
     return "".join([_csv_line(header), *map(_csv_line, zip(*columns))]).encode("utf-8")
 
 
@@ -282,18 +285,25 @@ def _reproducible_zip(data: bytes, epoch: int) -> bytes:
 
 def render_xlsx(tables: dict[str, pd.DataFrame], *, epoch: int) -> bytes:
     """The workbook: a sheet per table, header bold and frozen, numbers as numbers; reproducible bytes."""
+    return _xlsx_bytes(tables, {name: _csv_cells(t) for name, t in tables.items()}, epoch)
+
+
+def _xlsx_bytes(
+    tables: dict[str, pd.DataFrame], cells: dict[str, tuple[list[str], list[list[str]]]], epoch: int
+) -> bytes:
+    """``cells``: each table as the CSV shows it, for the column widths."""
     stamp = dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None)
     wb = Workbook(write_only=True)
     wb.properties.creator = "reportgen"
     wb.properties.created = stamp
     wb.properties.modified = stamp
     bold = Font(bold=True)
-    names = _sheet_names(tables) if tables else ["figures"]
-    for sheet, (name, table) in zip(names, tables.items() or [("figures", pd.DataFrame())]):
+    items = list(tables.items()) or [("figures", pd.DataFrame())]  # a workbook needs a sheet
+    for sheet, (name, table) in zip(_sheet_names(name for name, _ in items), items):
         ws = wb.create_sheet(title=sheet)
-        header, csv_columns = _csv_cells(table)
-        for i, (title, cells) in enumerate(zip(header, csv_columns), start=1):
-            ws.column_dimensions[get_column_letter(i)].width = _width(title, cells)
+        header, csv_columns = cells[name] if name in cells else _csv_cells(table)
+        for i, (title, shown) in enumerate(zip(header, csv_columns), start=1):
+            ws.column_dimensions[get_column_letter(i)].width = _width(title, shown)
         ws.freeze_panes = "A2"
         head = []
         for title in header:
@@ -328,8 +338,9 @@ def write_data(tables: dict[str, pd.DataFrame], data_dir: Path, *, epoch: int) -
                 f"cannot export table {name!r}: a table name must be lower-case letters, digits and '_' "
                 "(it becomes a file name)"
             )
-    files: dict[Path, bytes] = {data_dir / f"{name}.csv": render_csv(table) for name, table in tables.items()}
-    files[data_dir / WORKBOOK_NAME] = render_xlsx(tables, epoch=epoch)
+    cells = {name: _csv_cells(table) for name, table in tables.items()}
+    files: dict[Path, bytes] = {data_dir / f"{name}.csv": _csv_bytes(*cells[name]) for name in tables}
+    files[data_dir / WORKBOOK_NAME] = _xlsx_bytes(tables, cells, epoch)
     for path, data in files.items():
         write_if_changed(path, data)
     produced = {p.name for p in files}
