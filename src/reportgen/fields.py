@@ -105,7 +105,10 @@ def did_you_mean(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> 
     if key in lowered:
         return lowered[key]
     close = difflib.get_close_matches(key, list(lowered), n=1, cutoff=cutoff)
-    return lowered[close[0]] if close else None
+    if close:
+        return lowered[close[0]]
+    extending = [c for c in lowered if len(key) >= 3 and (c.startswith(key) or key.startswith(c))]
+    return lowered[extending[0]] if len(extending) == 1 else None
 
 
 def hint(suggestion: str | None) -> str:

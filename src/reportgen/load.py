@@ -222,9 +222,13 @@ def parse_xlsx(data: bytes, rel: str) -> tuple[list[Record] | None, list[Problem
     return records, []
 
 
-def build_table(name: str, rel: str, records: list[Record], *, required: bool, digest: str
-                ) -> tuple[RawTable | None, list[Problem]]:
-    """A :class:`RawTable` from records: header checks (empty, unnamed or duplicated columns), ragged rows."""
+def build_table(name: str, rel: str, records: list[Record], *, required: bool, digest: str,
+                spreadsheet: bool = False) -> tuple[RawTable | None, list[Problem]]:
+    """A :class:`RawTable` from records: header checks (empty, unnamed or duplicated columns), ragged rows.
+
+    ``spreadsheet`` records (from .xlsx) have no separators: a short row is a row whose last cells are empty, and a
+    value right of the header is a value in a column without a name.
+    """
     problems: list[Problem] = []
     records = [(n, [c.strip() for c in cells]) for n, cells in records]
     nonblank = [(n, cells) for n, cells in records if any(cells)]
@@ -237,6 +241,10 @@ def build_table(name: str, rel: str, records: list[Record], *, required: bool, d
     if len(header) == 1 and "\t" in header[0]:
         return None, [problem(rel, "format", "seems separated by tabs; save it as CSV with commas or semicolons "
                               "(in Excel: 'CSV UTF-8')", row=header_row)]
+    if spreadsheet:
+        full = max(len(cells) for _, cells in nonblank)
+        header = header + [""] * (full - len(header))
+        rows = [(n, cells + [""] * (full - len(cells))) for n, cells in rows]
     width = len(header)
     keep: list[int] = []  # positions of the header cells that become columns
     seen: set[str] = set()
@@ -312,7 +320,7 @@ def read_table(root: Path, name: str, *, required: bool, max_xlsx_bytes: int = 5
         records, problems = parse_xlsx(data, rel)
     if records is None:
         return None, problems
-    return build_table(name, rel, records, required=required, digest=sha256(data))
+    return build_table(name, rel, records, required=required, digest=sha256(data), spreadsheet=not has_csv)
 
 
 # ---------------------------------------------------------------------------------------------------------------
