@@ -522,3 +522,22 @@ def test_all_scope_figures_of_a_large_dataset_are_fast():
     assert sum(r.totals.actions for r in regions) == fig.totals.actions == 20_000
     assert sum(r.totals.committed for r in regions) == pytest.approx(fig.totals.committed)
     assert elapsed < 3.0, f"Figures + 220 ScopeFigures took {elapsed:.2f} s"
+
+
+def test_no_action_at_all_gives_empty_tables_not_an_exception():
+    ds = make_dataset(actions=[], ratings=[], indicators=[], recommendations=[])
+    fig = compute_figures(ds)
+    assert fig.totals == Totals(0.0, 0.0, 0, 0, 0, 0)
+    assert fig.by_year["committed"].tolist() == [0.0] * 5 and fig.by_country.empty
+    rf = region_figures(ds, fig, "see")
+    assert rf.rank is None and rf.of == 0 and rf.countries.empty
+    assert all(list(t.columns) for t in data_tables(ds, fig).values())
+
+
+def test_scope_tables_are_independent_copies(ds, fig):
+    first = region_figures(ds, fig, "see")
+    first.by_year.loc[0, "committed"] = -1.0
+    first.countries.loc[0, "rank"] = 99
+    again = region_figures(ds, fig, "see")
+    assert again.by_year.loc[0, "committed"] == 100.0 and again.countries.loc[0, "rank"] == 1
+    assert fig.by_country["rank"].iloc[0] == 1
