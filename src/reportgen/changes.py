@@ -1,0 +1,664 @@
+"""What changed since the previous build: the key figures, recommendations and narratives of every publication.
+
+A *snapshot* records, per publication (``fr/synthesis``, ``en/regions/west-africa``, ``fr/countries/NGA``: see
+:attr:`reportgen.model.Doc.key`), what a reviewer proofreads: its key figures as printed (formatted for its
+language) and as raw numbers, the texts of the recommendations it shows, and the text (and sha256) of its narrative.
+:func:`compare` turns two snapshots into a report: per publication, the figures whose *printed* value changed (old,
+new, difference), the recommendations added, removed or reworded, the narrative paragraphs that changed; the
+publications added and removed; the count of unchanged ones. A change below the printed precision (a share that
+moves in the third decimal) is not a change a reader can see, and is not reported.
+
+Which publication shows what (the same rules as the templates):
+
+- synthesis: grand totals (committed, actions, actions without amount, countries, regions), committed and actions by
+  year, committed and share by channel, committed, actions and share by region, committed by pillar, mean rating
+  per criterion; every recommendation (global, regional and country ones: it lists them all); its narrative
+  ``narrative/{lang}/synthesis.md``.
+- regional brief: total committed, actions, actions without amount, countries, share of the evaluation's total, rank
+  among regions, committed by year, committed and actions of each of its countries; the recommendations scoped to
+  the region or to one of its countries; its narrative.
+- country brief: total committed, actions, actions without amount, share, rank among countries, committed by year,
+  mean rating per criterion; the recommendations scoped to the country; its narrative.
+
+Build history. :func:`update_changes` (called by the *prepare* stage) keeps two snapshots in the output folder's
+hidden state: ``.reportgen/snapshot.json`` (what the last build published) and ``.reportgen/snapshot.previous.json``
+(what the build before the last *change* published). When the new snapshot differs from the current one, the
+current one becomes the previous one and the report compares the current one with the new one. When it is equal (a
+rerun, a change to the code or a template that alters no figure or text), nothing rotates and the report stays the
+comparison with the build before the last change, instead of becoming empty. Publications of languages a build left
+out (config ``languages``) are carried over from the current snapshot, as they stay published. The report is
+written to ``{output}/changes.json`` and ``{output}/changes.html``: deterministic bytes (no clock time, sorted keys),
+so an unchanged report leaves both files untouched.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from . import atomic
+from .errors import ReportgenError
+from .model import CRITERIA, Dataset, Doc
+
+__all__ = [
+    "SNAPSHOT_VERSION",
+    "snapshot",
+    "compare",
+    "update_changes",
+    "render_changes_html",
+    "report_json",
+    "report_text",
+    "write_report",
+]
+
+#: Bump when the snapshot's structure changes: an older snapshot is then ignored (reported as such).
+SNAPSHOT_VERSION = 1
+#: Digits printed for shares (percent) and rating means, as the publications print them.
+SHARE_DIGITS = 1
+MEAN_DIGITS = 1
+#: Lines of a narrative's unified diff kept in the report (the rest is counted).
+MAX_DIFF_LINES = 60
+
+KIND_ORDER = {"synthesis": 0, "region": 1, "country": 2}
+MINUS = "\u2212"
+
+Snapshot = dict[str, Any]
+Report = dict[str, Any]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Snapshot
+# ----------------------------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=8)
+def _formatter(lang: str, currency: str):
+    from .i18n import Formatter
+
+    return Formatter(lang, currency)
+
+
+def _plain(value: Any) -> float | int | None:
+    """A JSON-safe number: None for NA/NaN, int for integral counts, float otherwise."""
+    if value is None:
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, int):
+        return value
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+class _FigureList:
+    """Collects a publication's figures, in reading order, each formatted for its language."""
+
+    def __init__(self, lang: str, currency: str):
+        self.fmt = _formatter(lang, currency)
+        self.items: list[dict[str, Any]] = []
+
+    def _add(self, fid: str, label: str, kind: str, value: Any, text: str) -> None:
+        self.items.append({"id": fid, "label": label, "kind": kind, "value": value, "text": text})
+
+    def money(self, fid: str, label: str, value: Any) -> None:
+        v = _plain(value)
+        self._add(fid, label, "money", v, self.fmt.money(None if v is None else float(v)))
+
+    def count(self, fid: str, label: str, value: Any) -> None:
+        v = _plain(value)
+        self._add(fid, label, "count", v, "–" if v is None else self.fmt.number(int(v), 0))
+
+    def share(self, fid: str, label: str, value: Any) -> None:
+        v = _plain(value)
+        self._add(fid, label, "share", v, self.fmt.percent(None if v is None else float(v), SHARE_DIGITS))
+
+    def rank(self, fid: str, label: str, rank: Any, of: int) -> None:
+        v = _plain(rank)
+        text = "–" if v is None else f"{int(v)} / {int(of)}"
+        self._add(fid, label, "rank", v, text)
+
+    def mean(self, fid: str, label: str, value: Any) -> None:
+        v = _plain(value)
+        self._add(fid, label, "mean", v, "–" if v is None else self.fmt.number(float(v), MEAN_DIGITS))
+
+
+def _names(frame, code_col: str, lang: str) -> dict[str, str]:
+    col = f"name_{lang}"
+    if col not in frame.columns:
+        return {}
+    return {str(c): str(n) for c, n in zip(frame[code_col], frame[col]) if n is not None and str(n) != "<NA>"}
+
+
+def _recs(ds: Dataset, lang: str, scopes: Iterable[str] | None) -> dict[str, str]:
+    """rec_id -> text in ``lang`` of the recommendations whose scope is one of ``scopes`` (None: all of them)."""
+    rec = ds.recommendations
+    col = f"text_{lang}"
+    if rec is None or rec.empty or col not in rec.columns:
+        return {}
+    wanted = None if scopes is None else set(scopes)
+    return {str(r): str(t) for r, s, t in zip(rec["rec_id"], rec["scope"], rec[col])
+            if wanted is None or str(s) in wanted}
+
+
+def _narrative(ds: Dataset, doc: Doc) -> dict[str, str] | None:
+    text = ds.narratives.get((doc.lang, doc.kind, doc.code))
+    if text is None:
+        return None
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "text": text}
+
+
+def _synthesis_figures(ds: Dataset, figures, lang: str) -> list[dict]:
+    f = _FigureList(lang, ds.evaluation.currency)
+    t = figures.totals
+    f.money("total.committed", "total committed", t.committed)
+    f.count("total.actions", "actions", t.actions)
+    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
+    f.count("total.countries", "countries", t.countries)
+    f.count("total.regions", "regions", t.regions)
+    for row in figures.by_year.itertuples(index=False):
+        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
+        f.count(f"year.{row.year}.actions", f"actions in {row.year}", row.actions)
+    for row in figures.by_channel.itertuples(index=False):
+        f.money(f"channel.{row.channel}.committed", f"committed, {row.channel} channel", row.committed)
+        f.share(f"channel.{row.channel}.share", f"share of the total, {row.channel} channel", row.share)
+    region_names = _names(ds.regions, "region", lang)
+    for row in figures.by_region.itertuples(index=False):
+        name = _label_name(row.region, region_names)
+        f.money(f"region.{row.region}.committed", f"committed, region {name}", row.committed)
+        f.count(f"region.{row.region}.actions", f"actions, region {name}", row.actions)
+        f.share(f"region.{row.region}.share", f"share of the total, region {name}", row.share)
+    for row in figures.by_pillar.itertuples(index=False):
+        f.money(f"pillar.{row.pillar}.committed", f"committed, pillar {row.pillar}", row.committed)
+    _ratings(f, figures.ratings)
+    return f.items
+
+
+def _ratings(f: _FigureList, ratings) -> None:
+    means = {str(r.criterion): r.mean for r in ratings.itertuples(index=False)}
+    for criterion in CRITERIA:
+        if criterion in means:
+            f.mean(f"rating.{criterion}.mean", f"mean rating, {criterion}", means[criterion])
+
+
+def _label_name(code: str, names: dict[str, str]) -> str:
+    name = names.get(str(code))
+    return f"{name} ({code})" if name and name != str(code) else str(code)
+
+
+def _region_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
+    from .aggregate import region_figures
+
+    sf = region_figures(ds, figures, code)
+    f = _FigureList(lang, ds.evaluation.currency)
+    t = sf.totals
+    f.money("total.committed", "total committed", t.committed)
+    f.count("total.actions", "actions", t.actions)
+    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
+    f.count("total.countries", "countries", t.countries)
+    f.share("share", "share of the evaluation's total", sf.share)
+    f.rank("rank", "rank among regions", sf.rank, sf.of)
+    for row in sf.by_year.itertuples(index=False):
+        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
+    country_names = _names(ds.countries, "country", lang)
+    if sf.countries is not None:
+        for row in sf.countries.itertuples(index=False):
+            name = _label_name(row.country, country_names)
+            f.money(f"country.{row.country}.committed", f"committed, {name}", row.committed)
+            f.count(f"country.{row.country}.actions", f"actions, {name}", row.actions)
+    return f.items
+
+
+def _country_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
+    from .aggregate import country_figures
+
+    sf = country_figures(ds, figures, code)
+    f = _FigureList(lang, ds.evaluation.currency)
+    t = sf.totals
+    f.money("total.committed", "total committed", t.committed)
+    f.count("total.actions", "actions", t.actions)
+    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
+    f.share("share", "share of the evaluation's total", sf.share)
+    f.rank("rank", "rank among countries", sf.rank, sf.of)
+    for row in sf.by_year.itertuples(index=False):
+        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
+    _ratings(f, sf.ratings)
+    return f.items
+
+
+def _region_members(ds: Dataset, region: str) -> list[str]:
+    c = ds.countries
+    return [str(x) for x, r in zip(c["country"], c["region"]) if str(r) == region]
+
+
+def _publication(ds: Dataset, figures, doc: Doc) -> dict[str, Any]:
+    lang = doc.lang
+    if doc.kind == "synthesis":
+        title = ds.evaluation.title.get(lang, "")
+        figs = _synthesis_figures(ds, figures, lang)
+        recs = _recs(ds, lang, None)
+    elif doc.kind == "region":
+        assert doc.code is not None
+        title = _names(ds.regions, "region", lang).get(doc.code, doc.code)
+        figs = _region_figures(ds, figures, lang, doc.code)
+        recs = _recs(ds, lang, [doc.code, *_region_members(ds, doc.code)])
+    else:
+        assert doc.code is not None
+        title = _names(ds.countries, "country", lang).get(doc.code, doc.code)
+        figs = _country_figures(ds, figures, lang, doc.code)
+        recs = _recs(ds, lang, [doc.code])
+    return {
+        "lang": lang,
+        "kind": doc.kind,
+        "code": doc.code,
+        "title": title,
+        "figures": figs,
+        "recommendations": recs,
+        "narrative": _narrative(ds, doc),
+    }
+
+
+def snapshot(ds: Dataset, figures, languages: Iterable[str]) -> Snapshot:
+    """What every publication of ``languages`` shows: key figures, recommendations, narrative (JSON-serialisable).
+
+    ``figures`` is :func:`reportgen.aggregate.compute_figures` of ``ds``. The publications are those a build
+    makes (:func:`reportgen.build.plan_documents`): per language, the synthesis and a brief per region and per
+    country with at least one action.
+    """
+    from .build import plan_documents
+
+    languages = tuple(languages)
+    ev = ds.evaluation
+    pubs = {doc.key: _publication(ds, figures, doc) for doc in plan_documents(ds, languages)}
+    snap = {
+        "version": SNAPSHOT_VERSION,
+        "evaluation": {"id": ev.id, "currency": ev.currency, "title": dict(ev.title)},
+        "languages": list(languages),
+        "publications": pubs,
+    }
+    # A JSON round trip: the snapshot compares equal to one read back from disk.
+    return json.loads(_dumps(snap))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Comparison
+# ----------------------------------------------------------------------------------------------------------------
+
+def _sort_key(key: str, pub: dict, languages: list[str]) -> tuple:
+    lang = pub.get("lang", key.split("/", 1)[0])
+    return (KIND_ORDER.get(pub.get("kind", ""), 9), pub.get("code") or "",
+            languages.index(lang) if lang in languages else len(languages), key)
+
+
+def _signed(delta: float, text: str) -> str:
+    if delta > 0:
+        return f"+{text}"
+    if delta < 0:
+        return f"{MINUS}{text}"
+    return text
+
+
+def _printed(kind: str, value: float | int) -> Decimal:
+    """``value`` rounded as the publications print it (half up, like :class:`reportgen.i18n.Formatter`)."""
+    digits = {"money": 0, "share": SHARE_DIGITS, "mean": MEAN_DIGITS}.get(kind, 0)
+    number = Decimal(repr(float(value)))
+    if kind == "share":
+        number *= 100
+    return number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def _difference(kind: str, old: Any, new: Any, lang: str, currency: str) -> dict[str, Any] | None:
+    """new − old, as a number and as text in the publication's language; None when either side is missing.
+
+    The text is the difference of the *printed* values (``2,7 % → 2,6 %`` differ by ``−0,1 pp``), so that it
+    agrees with what the reader sees; the number is the exact difference.
+    """
+    if old is None or new is None:
+        return None
+    delta = new - old
+    value: float | int = delta if isinstance(old, int) and isinstance(new, int) else round(float(delta), 10)
+    fmt = _formatter(lang, currency)
+    shown = _printed(kind, new) - _printed(kind, old)
+    size = abs(shown)
+    if kind == "money":
+        text = fmt.money(float(size))
+    elif kind == "share":
+        text = f"{fmt.number(float(size), SHARE_DIGITS)} pp"
+    elif kind == "mean":
+        text = fmt.number(float(size), MEAN_DIGITS)
+    else:
+        text = fmt.number(int(size), 0)
+    return {"value": value, "text": _signed(float(shown), text)}
+
+
+def _compare_figures(old: list[dict], new: list[dict], lang: str, currency: str) -> list[dict]:
+    """Figures whose printed text changed, appeared or disappeared, in the new publication's order."""
+    old_by_id = {f["id"]: f for f in old}
+    new_ids = {f["id"] for f in new}
+    out = []
+
+    def side(f: dict | None) -> dict | None:
+        return None if f is None else {"value": f["value"], "text": f["text"]}
+
+    for f in new:
+        o = old_by_id.get(f["id"])
+        if o is not None and o["text"] == f["text"]:
+            continue
+        out.append({"id": f["id"], "label": f["label"], "kind": f["kind"], "old": side(o), "new": side(f),
+                    "difference": _difference(f["kind"], o["value"] if o else None, f["value"], lang, currency)})
+    for o in old:
+        if o["id"] not in new_ids:
+            out.append({"id": o["id"], "label": o["label"], "kind": o["kind"], "old": side(o), "new": None,
+                        "difference": None})
+    return out
+
+
+def _natural(text: str) -> tuple:
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
+
+
+def _compare_recs(old: dict[str, str], new: dict[str, str]) -> dict[str, list]:
+    added = [{"rec_id": r, "text": new[r]} for r in sorted(set(new) - set(old), key=_natural)]
+    removed = [{"rec_id": r, "text": old[r]} for r in sorted(set(old) - set(new), key=_natural)]
+    changed = [{"rec_id": r, "old": old[r], "new": new[r]}
+               for r in sorted(set(old) & set(new), key=_natural) if old[r] != new[r]]
+    return {"added": added, "removed": removed, "changed": changed}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")) if p.strip()]
+
+
+def _compare_narrative(old: dict | None, new: dict | None) -> dict[str, Any] | None:
+    """None when unchanged; otherwise the status, the changed paragraphs and a short unified diff."""
+    if old == new or (old is not None and new is not None and old["sha256"] == new["sha256"]):
+        return None
+    status = "added" if old is None else "removed" if new is None else "changed"
+    old_text = old["text"] if old else ""
+    new_text = new["text"] if new else ""
+    a, b = _paragraphs(old_text), _paragraphs(new_text)
+    paragraphs: list[dict[str, str | None]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        olds, news = a[i1:i2], b[j1:j2]
+        for k in range(max(len(olds), len(news))):
+            paragraphs.append({"old": olds[k] if k < len(olds) else None,
+                               "new": news[k] if k < len(news) else None})
+    diff = list(difflib.unified_diff(old_text.splitlines(), new_text.splitlines(), "before", "after",
+                                     n=1, lineterm=""))[2:]
+    truncated = max(0, len(diff) - MAX_DIFF_LINES)
+    return {
+        "status": status,
+        "old_sha256": old["sha256"] if old else None,
+        "new_sha256": new["sha256"] if new else None,
+        "paragraphs": paragraphs,
+        "diff": diff[:MAX_DIFF_LINES],
+        "diff_lines_omitted": truncated,
+    }
+
+
+def _entry(key: str, pub: dict, status: str) -> dict[str, Any]:
+    return {"key": key, "lang": pub.get("lang"), "kind": pub.get("kind"), "code": pub.get("code"),
+            "title": pub.get("title", ""), "status": status}
+
+
+def compare(old: Snapshot | None, new: Snapshot) -> Report:
+    """The changes from snapshot ``old`` (None: no earlier build) to ``new``, per publication.
+
+    Publications are sorted (synthesis, regions, countries; each code's languages together in the evaluation's
+    order); unchanged ones are only counted. Publications of ``old`` in a language ``new`` does not cover are not
+    reported as removed (a build restricted to some languages leaves the others published).
+    """
+    languages = list(new.get("languages", []))
+    currency = new.get("evaluation", {}).get("currency", "EUR")
+    new_pubs: dict[str, dict] = new.get("publications", {})
+    report: Report = {
+        "version": SNAPSHOT_VERSION,
+        "first_build": old is None,
+        "evaluation": new.get("evaluation", {}),
+        "languages": languages,
+        "publications": [],
+    }
+    if old is None:
+        report["counts"] = {"publications": len(new_pubs), "changed": 0, "added": 0, "removed": 0,
+                            "unchanged": 0}
+        return report
+    old_pubs: dict[str, dict] = {k: p for k, p in old.get("publications", {}).items()
+                                 if p.get("lang", k.split("/", 1)[0]) in languages}
+    entries = []
+    unchanged = 0
+    for key in set(new_pubs) | set(old_pubs):
+        if key not in old_pubs:
+            entries.append(_entry(key, new_pubs[key], "added"))
+            continue
+        if key not in new_pubs:
+            entries.append(_entry(key, old_pubs[key], "removed"))
+            continue
+        o, n = old_pubs[key], new_pubs[key]
+        lang = n.get("lang", key.split("/", 1)[0])
+        figs = _compare_figures(o.get("figures", []), n.get("figures", []), lang, currency)
+        recs = _compare_recs(o.get("recommendations", {}), n.get("recommendations", {}))
+        narrative = _compare_narrative(o.get("narrative"), n.get("narrative"))
+        title_changed = o.get("title") != n.get("title")
+        if not (figs or any(recs.values()) or narrative or title_changed):
+            unchanged += 1
+            continue
+        e = _entry(key, n, "changed")
+        e["figures"] = figs
+        e["recommendations"] = recs
+        e["narrative"] = narrative
+        e["old_title"] = o.get("title") if title_changed else None
+        entries.append(e)
+    entries.sort(key=lambda e: _sort_key(e["key"], e, languages))
+    report["publications"] = entries
+    report["counts"] = {
+        "publications": len(new_pubs),
+        "changed": sum(e["status"] == "changed" for e in entries),
+        "added": sum(e["status"] == "added" for e in entries),
+        "removed": sum(e["status"] == "removed" for e in entries),
+        "unchanged": unchanged,
+    }
+    return report
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Output: JSON, text, HTML
+# ----------------------------------------------------------------------------------------------------------------
+
+def _dumps(obj: Any) -> str:
+    try:
+        return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True, allow_nan=False) + "\n"
+    except ValueError as exc:  # pragma: no cover - _plain() turns NaN into None
+        raise ReportgenError(f"internal error: a figure is not a finite number ({exc}); please report it") from None
+
+
+def report_json(report: Report) -> str:
+    """The report as JSON text: sorted keys, deterministic."""
+    return _dumps(report)
+
+
+def _arrow(side: dict | None) -> str:
+    return "(none)" if side is None else side["text"]
+
+
+def report_text(report: Report, *, heading: str = "") -> str:
+    """A plain-text report, one line per change, each prefixed with the publication key (greppable)."""
+    lines = [heading] if heading else []
+    c = report["counts"]
+    if report["first_build"]:
+        lines.append(f"no earlier build to compare with: {c['publications']} publications")
+        return "\n".join(lines) + "\n"
+    lines.append(f"{c['changed']} publication(s) changed, {c['added']} added, {c['removed']} removed, "
+                 f"{c['unchanged']} unchanged")
+    for p in report["publications"]:
+        key = p["key"]
+        lines.append("")
+        lines.append(f"{key} · {p['title']}")
+        if p["status"] != "changed":
+            lines.append(f"{key}: publication {p['status']}")
+            continue
+        if p.get("old_title"):
+            lines.append(f"{key}: title {p['old_title']} → {p['title']}")
+        for f in p["figures"]:
+            diff = f" ({f['difference']['text']})" if f["difference"] else ""
+            lines.append(f"{key}: {f['label']} {_arrow(f['old'])} → {_arrow(f['new'])}{diff}")
+        recs = p["recommendations"]
+        for r in recs["added"]:
+            lines.append(f"{key}: recommendation {r['rec_id']} added: {r['text']}")
+        for r in recs["removed"]:
+            lines.append(f"{key}: recommendation {r['rec_id']} removed: {r['text']}")
+        for r in recs["changed"]:
+            lines.append(f"{key}: recommendation {r['rec_id']} changed")
+            lines.append(f"    - {r['old']}")
+            lines.append(f"    + {r['new']}")
+        n = p["narrative"]
+        if n:
+            lines.append(f"{key}: narrative {n['status']}")
+            lines += [f"    {d}" for d in n["diff"]]
+            if n["diff_lines_omitted"]:
+                lines.append(f"    … {n['diff_lines_omitted']} more line(s)")
+    return "\n".join(lines) + "\n"
+
+
+def _word_diff(old: str, new: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Both texts as runs of (text, changed), for highlighting what changed within a paragraph."""
+    a = re.findall(r"\s+|[^\s]+", old)
+    b = re.findall(r"\s+|[^\s]+", new)
+    left: list[tuple[str, bool]] = []
+    right: list[tuple[str, bool]] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        changed = tag != "equal"
+        if i2 > i1:
+            left.append(("".join(a[i1:i2]), changed))
+        if j2 > j1:
+            right.append(("".join(b[j1:j2]), changed))
+    return left, right
+
+
+def _template_dirs(extra: list[Path] | None) -> list[Path]:
+    root = Path(__file__).resolve().parents[2] / "templates"
+    return [*(extra or []), root]
+
+
+def render_changes_html(report: Report, *, template_dirs: list[Path] | None = None, stylesheet: str | None = None,
+                        link_publications: bool = False, heading: str = "") -> str:
+    """The report as an HTML page (English UI, titles and values as the publications print them).
+
+    ``template_dirs``: folders searched first for ``changes.html.j2`` (an override folder), before the project's
+    templates. ``stylesheet``: a relative URL to link (``assets/css/index.css`` in an output folder).
+    ``link_publications``: link each publication's HTML page (when the page sits in the output folder).
+    """
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in _template_dirs(template_dirs)]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["word_diff"] = lambda pair: _word_diff(pair[0] or "", pair[1] or "")
+    env.filters["anchor"] = lambda key: "p-" + re.sub(r"[^A-Za-z0-9-]", "-", key)
+    try:
+        template = env.get_template("changes.html.j2")
+        html = template.render(report=report, stylesheet=stylesheet, link_publications=link_publications,
+                               heading=heading, minus=MINUS)
+    except jinja2.TemplateNotFound:
+        raise ReportgenError("template 'changes.html.j2' not found in the templates folders; restore "
+                             "templates/changes.html.j2 (or the override that hides it)") from None
+    except (jinja2.TemplateSyntaxError, jinja2.UndefinedError) as exc:
+        raise ReportgenError(f"changes.html.j2: {exc}; fix the template (or the override that changed it)") from None
+    return "\n".join(line.rstrip() for line in html.strip().splitlines()) + "\n"
+
+
+def write_report(report: Report, *, json_path: Path | None, html_path: Path | None,
+                 template_dirs: list[Path] | None = None, stylesheet: str | None = None,
+                 link_publications: bool = False, heading: str = "") -> None:
+    """Write the report as JSON and/or HTML (atomic; a file whose bytes would not change is left alone)."""
+    html = None
+    if html_path is not None:
+        html = render_changes_html(report, template_dirs=template_dirs, stylesheet=stylesheet,
+                                   link_publications=link_publications, heading=heading)
+    if json_path is not None:
+        atomic.write_if_changed(json_path, report_json(report))
+    if html_path is not None and html is not None:
+        atomic.write_if_changed(html_path, html)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Build history
+# ----------------------------------------------------------------------------------------------------------------
+
+def _read_snapshot(path: Path) -> Snapshot | None:
+    """The snapshot at ``path``; None when missing, unreadable or of another version (then treated as no build)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != SNAPSHOT_VERSION:
+        return None
+    return data
+
+
+def _carry_over(new: Snapshot, current: Snapshot | None, all_languages: tuple[str, ...]) -> Snapshot:
+    """``new`` plus the current snapshot's publications of languages this build left out (still published)."""
+    if current is None:
+        return new
+    built = set(new["languages"])
+    kept = {k: p for k, p in current.get("publications", {}).items()
+            if p.get("lang", k.split("/", 1)[0]) not in built}
+    if not kept:
+        return new
+    langs = set(built) | {p.get("lang", k.split("/", 1)[0]) for k, p in kept.items()}
+    ordered = [l for l in all_languages if l in langs] + sorted(langs - set(all_languages))
+    return {**new, "languages": ordered, "publications": {**kept, **new["publications"]}}
+
+
+def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -> Report:
+    """Compare this build's snapshot with the previous build's; write changes.json/.html; keep the snapshots.
+
+    ``settings``: the build's :class:`reportgen.settings.Settings`. Writes ``{output}/changes.json`` and
+    ``{output}/changes.html``, then rotates ``{output}/.reportgen/snapshot.json`` to ``snapshot.previous.json``
+    when the new snapshot differs from it (see the module docstring). Returns the report.
+    """
+    state = Path(settings.state_dir)
+    current_path = state / "snapshot.json"
+    previous_path = state / "snapshot.previous.json"
+    new = snapshot(ds, figures, languages)
+    current = _read_snapshot(current_path)
+    stored = _carry_over(new, current, tuple(ds.evaluation.languages))
+    rotate = current != stored
+    base = current if rotate else _read_snapshot(previous_path)
+    report = compare(base, new)
+
+    dirs: list[Path] = []
+    if getattr(settings, "templates", None):
+        dirs.append(Path(settings.templates))
+    css = "css/index.css"
+    has_css = any((d / css).is_file() for d in _template_dirs(dirs))
+    write_report(report, json_path=Path(settings.output) / "changes.json",
+                 html_path=Path(settings.output) / "changes.html", template_dirs=dirs,
+                 stylesheet=f"assets/{css}" if has_css else None, link_publications=True)
+    if rotate:
+        if current is not None:
+            atomic.write_text(previous_path, _dumps(current))
+        else:
+            previous_path.unlink(missing_ok=True)
+        atomic.write_text(current_path, _dumps(stored))
+    return report
