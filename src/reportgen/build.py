@@ -168,6 +168,7 @@ def assign_shards(docs: list[Doc], shards: int, weights: dict[str, float]) -> di
 def stage_prepare(s: Settings) -> dict:
     """Aggregate, export the data files, copy assets and write the render plan."""
     from .aggregate import compute_figures, data_tables
+    from .changes import update_changes
     from .export import write_data
 
     started = time.time()
@@ -179,6 +180,7 @@ def stage_prepare(s: Settings) -> dict:
                              f"(it declares {list(ds.evaluation.languages)}); fix the languages config key")
     epoch = source_date_epoch(ds.evaluation.published, s.data_date)
     figures = compute_figures(ds)
+    update_changes(s, ds, figures, tuple(languages))
     write_data(data_tables(ds, figures), s.output / "data", epoch=epoch)
     copy_assets(s)
     atomic.write_bytes(model_pickle(s), pickle.dumps((ds, figures), protocol=pickle.HIGHEST_PROTOCOL))
