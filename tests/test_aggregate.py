@@ -513,15 +513,16 @@ def synthetic_dataset(n_actions=20_000, n_countries=200, n_regions=20, seed=1) -
 
 def test_all_scope_figures_of_a_large_dataset_are_fast():
     ds = synthetic_dataset()
-    start = time.perf_counter()
+    # CPU time of this process: other jobs sharing the machine (parallel tests) do not make it flaky.
+    start, wall = time.process_time(), time.perf_counter()
     fig = compute_figures(ds)
     regions = [region_figures(ds, fig, r) for r in fig.by_region["region"]]
     countries = [country_figures(ds, fig, c) for c in fig.by_country["country"]]
-    elapsed = time.perf_counter() - start
+    elapsed, wall = time.process_time() - start, time.perf_counter() - wall
     assert len(regions) == 20 and len(countries) == 200
     assert sum(r.totals.actions for r in regions) == fig.totals.actions == 20_000
     assert sum(r.totals.committed for r in regions) == pytest.approx(fig.totals.committed)
-    assert elapsed < 3.0, f"Figures + 220 ScopeFigures took {elapsed:.2f} s"
+    assert elapsed < 3.0, f"Figures + 220 ScopeFigures took {elapsed:.2f} s of CPU ({wall:.2f} s wall)"
 
 
 def test_no_action_at_all_gives_empty_tables_not_an_exception():
