@@ -542,3 +542,11 @@ def test_scope_tables_are_independent_copies(ds, fig):
     again = region_figures(ds, fig, "see")
     assert again.by_year.loc[0, "committed"] == 100.0 and again.countries.loc[0, "rank"] == 1
     assert fig.by_country["rank"].iloc[0] == 1
+
+
+def test_figures_survive_pickling(ds, fig):
+    import pickle
+
+    again = pickle.loads(pickle.dumps(fig))
+    assert region_figures(ds, again, "see").totals == region_figures(ds, fig, "see").totals
+    assert list(data_tables(ds, again)) == list(data_tables(ds, fig))

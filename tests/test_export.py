@@ -251,3 +251,13 @@ def test_empty_tables_and_no_tables(tmp_path):
     assert [c.value for c in ws[1]] == ["country", "committed"] and ws.max_row == 1
     assert write_data({}, tmp_path / "b", epoch=EPOCH) == [tmp_path / "b" / "figures.xlsx"]
     assert openpyxl.load_workbook(tmp_path / "b" / "figures.xlsx").sheetnames == ["figures"]
+
+
+def test_tables_to_csv_bytes_matches_the_written_files(tmp_path):
+    from reportgen.export import tables_to_csv_bytes
+
+    write_data(tables(), tmp_path, epoch=EPOCH)
+    as_bytes = tables_to_csv_bytes(tables())
+    assert list(as_bytes) == list(tables())
+    for name, data in as_bytes.items():
+        assert (tmp_path / f"{name}.csv").read_bytes() == data

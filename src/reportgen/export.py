@@ -44,7 +44,9 @@ from openpyxl.writer.excel import ExcelWriter
 from .atomic import write_if_changed
 from .errors import ReportgenError
 
-__all__ = ["AMOUNT_COLUMNS", "WORKBOOK_NAME", "neutralise", "render_csv", "render_xlsx", "write_data"]
+__all__ = [
+    "AMOUNT_COLUMNS", "WORKBOOK_NAME", "neutralise", "render_csv", "render_xlsx", "tables_to_csv_bytes", "write_data",
+]
 
 WORKBOOK_NAME = "figures.xlsx"
 #: Columns holding amounts in the evaluation's currency: at most 2 decimals.
@@ -183,6 +185,11 @@ def render_csv(table: pd.DataFrame) -> bytes:
     terminator is LF (Python < 3.12), which readers would take for a line break.
     """
     return _csv_bytes(*_csv_cells(table))
+
+
+def tables_to_csv_bytes(tables: dict[str, pd.DataFrame]) -> dict[str, bytes]:
+    """Every table as CSV bytes, by name (same bytes as :func:`write_data` writes), e.g. for PDF/A attachments."""
+    return {name: render_csv(table) for name, table in tables.items()}
 
 
 def _csv_bytes(header: list[str], columns: list[list[str]]) -> bytes:
