@@ -21,8 +21,9 @@ Amounts are rounded to the currency unit (half away from zero), whatever the cur
 are fixed (``percent(0.12)`` is ``12,0 %``, ``percent(0.12, 0)`` is ``12 %``) so that columns line up.
 
 A missing value (``None``, NaN, ``pd.NA``) is printed as :data:`MISSING` (an en dash, ``–``) by ``money``,
-``percent`` and ``number``: the key figures and the prose decide their own words. Tables of amounts write the
-translated message ``not reported`` (``non renseigné``) instead, so a reader can tell a missing amount from zero.
+``percent`` and ``number``, never as ``0``: a reader can tell a missing amount from zero, and a table stays narrow.
+A table that may show one explains it in a note (message ``– : amount not reported.``); prose says it in words
+(message ``not reported``).
 
 Catalogs: ``src/reportgen/locale/{lang}/LC_MESSAGES/messages.po`` are the only source. :func:`translations`
 compiles a catalog in memory the first time a process asks for it (no ``.mo`` file is read or committed) and first
