@@ -537,16 +537,24 @@ def report_text(report: Report, *, heading: str = "") -> str:
 
 def _word_diff(old: str, new: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
     """Both texts as runs of (text, changed), for highlighting what changed within a paragraph."""
-    a = re.findall(r"\s+|[^\s]+", old)
-    b = re.findall(r"\s+|[^\s]+", new)
+    a = re.findall(r"\s+|\w+|[^\w\s]", old)
+    b = re.findall(r"\s+|\w+|[^\w\s]", new)
     left: list[tuple[str, bool]] = []
     right: list[tuple[str, bool]] = []
+
+    def add(runs: list[tuple[str, bool]], text: str, changed: bool) -> None:
+        if changed:  # highlight words, not the spaces around them
+            core = text.strip()
+            head, tail = text[:len(text) - len(text.lstrip())], text[len(text.rstrip()):] if core else ""
+            for part, flag in ((head, False), (core, True), (tail, False)):
+                if part:
+                    runs.append((part, flag))
+        elif text:
+            runs.append((text, False))
+
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        changed = tag != "equal"
-        if i2 > i1:
-            left.append(("".join(a[i1:i2]), changed))
-        if j2 > j1:
-            right.append(("".join(b[j1:j2]), changed))
+        add(left, "".join(a[i1:i2]), tag != "equal")
+        add(right, "".join(b[j1:j2]), tag != "equal")
     return left, right
 
 
