@@ -1,0 +1,214 @@
+"""Benchmark: full build vs the WeasyPrint floor, incremental rebuild, throughput and peak memory.
+
+    python bench/run.py                      # the embedded dataset (data/)
+    python bench/run.py --large              # plus the large synthetic dataset (200 countries, 20,000 actions)
+    python bench/run.py --data DIR --cores 2
+
+For each dataset it prints:
+- full build wall time (`snakemake --cores N` from an empty output folder, Snakemake start-up included);
+- the floor: the same documents rendered from their published HTML by WeasyPrint alone, in one warm process per
+  core (imports done before the clock starts, documents handed out from a shared queue);
+- the ratio full / floor;
+- an incremental rebuild after changing one action of one country (wall time, and which publications were
+  re-rendered), as a share of the full build;
+- a no-change rerun;
+- documents per second, and the peak memory of the whole process tree (sum of RSS, sampled every 0.1 s).
+
+Results are also written to bench/.results/ (git-ignored). Nothing here is a test: machines are shared and noisy;
+compare the ratios printed by one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class PeakMemory:
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int):
+        self.proc = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self._stop.wait(0.1)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def snakemake(data: Path, out: Path, cores: int, log: Path) -> tuple[float, int]:
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", str(cores),
+           "--config", f"data={data}", f"output={out}"]
+    t0 = time.perf_counter()
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+        with PeakMemory(proc.pid) as mem:
+            rc = proc.wait()
+    elapsed = time.perf_counter() - t0
+    if rc != 0:
+        raise SystemExit(f"build failed (exit {rc}); see {log}")
+    return elapsed, mem.peak
+
+
+def floor(html_files: list[Path], cores: int, variant: str = "pdf/ua-1") -> float:
+    """Wall time of WeasyPrint alone rendering the HTML files, one warm forked process per core, shared queue."""
+    code = r"""
+import json, os, sys, time
+import multiprocessing as mp
+import weasyprint
+from weasyprint import HTML
+files = json.loads(sys.argv[1]); cores = int(sys.argv[2]); variant = sys.argv[3]
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1393632000")
+def render(f):
+    HTML(filename=f).write_pdf(pdf_variant=variant, pdf_tags=True)
+    return f
+def warm(_):
+    return None
+ctx = mp.get_context("fork")
+with ctx.Pool(cores) as pool:
+    pool.map(warm, range(cores))       # workers exist and are warm before the clock starts
+    t0 = time.perf_counter()
+    # heaviest first (file size as a proxy), as a good scheduler would
+    order = sorted(files, key=lambda f: -os.path.getsize(f))
+    list(pool.imap_unordered(render, order, chunksize=1))
+    print(time.perf_counter() - t0)
+"""
+    out = subprocess.run([sys.executable, "-c", code, json.dumps([str(f) for f in html_files]), str(cores), variant],
+                         check=True, capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def publications(out: Path) -> dict[str, tuple[int, int]]:
+    """Every published PDF/HTML with (size, mtime_ns)."""
+    res = {}
+    for p in sorted(out.rglob("*")):
+        rel = p.relative_to(out).as_posix()
+        if p.is_file() and not rel.startswith(".") and p.suffix in (".pdf", ".html"):
+            st = p.stat()
+            res[rel] = (st.st_size, st.st_mtime_ns)
+    return res
+
+
+def change_one_action(data: Path) -> str:
+    """Raise the amount of one action of a mid-ranked country; return the country code."""
+    path = data / "actions.csv"
+    text = path.read_text(encoding="utf-8-sig")
+    sep = ";" if text.splitlines()[0].count(";") > text.splitlines()[0].count(",") else ","
+    rows = list(csv.DictReader(text.splitlines(), delimiter=sep))
+    countries = sorted({r["country"] for r in rows if r["country"]})
+    target = countries[len(countries) // 2]
+    for r in rows:
+        if r["country"] == target and r["committed"].strip():
+            amount = float(r["committed"].replace(" ", "").replace("\u00a0", "").replace(",", "."))
+            r["committed"] = f"{amount + 10000:.0f}"
+            break
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()), delimiter=sep)
+        w.writeheader()
+        w.writerows(rows)
+    return target
+
+
+def bench_dataset(name: str, data: Path, cores: int, workdir: Path) -> dict:
+    print(f"\n== {name}: {data}", flush=True)
+    data_copy = workdir / f"{name}-data"
+    shutil.copytree(data, data_copy)
+    out = workdir / f"{name}-output"
+    log = workdir / f"{name}.log"
+    full, peak = snakemake(data_copy, out, cores, log)
+    pubs = publications(out)
+    pdfs = [p for p in pubs if p.endswith(".pdf")]
+    htmls = sorted(out / p for p in pubs if p.endswith(".html") and p != "index.html"
+                   and (out / p).with_suffix(".pdf").exists())
+    print(f"full build: {full:.1f} s for {len(pdfs)} PDFs ({len(pdfs) / full:.2f} documents/s), "
+          f"peak memory {peak / 2**20:.0f} MiB", flush=True)
+    fl = floor(htmls, cores)
+    print(f"floor (WeasyPrint alone, {cores} warm processes): {fl:.1f} s; ratio full/floor = {full / fl:.2f}",
+          flush=True)
+    noop, _ = snakemake(data_copy, out, cores, log)
+    after_noop = publications(out)
+    print(f"no-change rerun: {noop:.1f} s; publications changed: {sum(after_noop[k] != pubs[k] for k in pubs)}",
+          flush=True)
+    country = change_one_action(data_copy)
+    inc, inc_peak = snakemake(data_copy, out, cores, log)
+    after = publications(out)
+    changed = sorted(k for k in after if after[k] != after_noop.get(k))
+    print(f"incremental rebuild after changing one action of {country}: {inc:.1f} s = {100 * inc / full:.1f} % of "
+          f"the full build; {len([c for c in changed if c.endswith('.pdf')])} PDFs re-rendered", flush=True)
+    return {"dataset": name, "documents": len(pdfs), "full_s": round(full, 2), "floor_s": round(fl, 2),
+            "ratio": round(full / fl, 3), "noop_s": round(noop, 2), "incremental_s": round(inc, 2),
+            "incremental_share": round(inc / full, 4), "changed": changed, "docs_per_s": round(len(pdfs) / full, 2),
+            "peak_mib": round(peak / 2**20), "incremental_peak_mib": round(inc_peak / 2**20), "cores": cores}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT / "data")
+    ap.add_argument("--large", action="store_true", help="also the large synthetic dataset")
+    ap.add_argument("--large-only", action="store_true")
+    ap.add_argument("--cores", type=int, default=2)
+    args = ap.parse_args()
+    from reportgen.pdf import harfbuzz_subset_available
+
+    print(f"machine: {platform.platform()}, {os.cpu_count()} cpus, "
+          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}, "
+          f"libharfbuzz-subset: {'yes' if harfbuzz_subset_available() else 'NO'}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
+        tmp = Path(tmp)
+        if not args.large_only:
+            results.append(bench_dataset("embedded", args.data, args.cores, tmp))
+        if args.large or args.large_only:
+            big = tmp / "large-src"
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, str(ROOT / "bench" / "make_synthetic.py"), str(big)], check=True)
+            print(f"\n(generated the large dataset in {time.perf_counter() - t0:.1f} s)")
+            results.append(bench_dataset("large", big, args.cores, tmp))
+    res_dir = ROOT / "bench" / ".results"
+    res_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (res_dir / f"{stamp}.json").write_text(json.dumps(results, indent=1))
+    print("\nsummary:")
+    for r in results:
+        print(f"  {r['dataset']}: {r['documents']} PDFs, full {r['full_s']} s, floor {r['floor_s']} s, "
+              f"ratio {r['ratio']}, incremental {r['incremental_s']} s ({100 * r['incremental_share']:.1f} %), "
+              f"no-change {r['noop_s']} s, {r['docs_per_s']} docs/s, peak {r['peak_mib']} MiB")
+
+
+if __name__ == "__main__":
+    main()
