@@ -1,0 +1,906 @@
+"""The template context of one publication: everything its template prints, computed from the data.
+
+:func:`build_context` turns a :class:`~reportgen.model.Doc`, the validated :class:`~reportgen.model.Dataset` and its
+:class:`~reportgen.aggregate.Figures` into a plain ``dict`` of strings, numbers, lists and small dicts. It is pure:
+it reads no file and writes none. Values are *raw*: amounts are floats (``None`` when not reported), shares are
+0..1, years are ints; templates format them with the environment's filters (``money``, ``percent``, ``number``,
+``year``, ``month``, ``date``). Names are already in the publication's language (``countries.csv`` /
+``regions.csv`` overrides, else CLDR). Every key is listed in ``docs/templates.md``.
+
+Charts (SVG from :mod:`reportgen.charts`) are built here, with the publication's translated labels, and inlined as
+``data:`` URIs; identical charts are built once per process (cache keyed by a hash of their inputs).
+
+Links are relative, so the output folder works from disk and from any web server: ``root`` leads from the page
+back to the output folder (``"../"`` from ``fr/synthesis.html``, ``"../../"`` from ``fr/countries/NGA.html``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+import pandas as pd
+
+from .aggregate import Figures, ScopeFigures, country_figures, region_figures
+from .errors import ReportgenError
+from .model import CHANNELS, CRITERIA, KIND_FOLDER, PILLARS, PRIORITIES, Dataset, Doc
+from .render import Verbatim, gettext_for
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """What a build decides about a publication beyond the data (all fields have defaults).
+
+    data_date: the date of the data shown in the data notes, ``YYYY-MM`` or ``YYYY-MM-DD``; empty means the
+        evaluation's ``published`` month (config ``data_date``).
+    pdf_variant: ``pdf/ua-1`` or ``pdf/a-3u`` (config ``pdf_variant``); a PDF/A publication says that its own data
+        is attached to it.
+    public_url: where the output folder is published (config ``public_url``); empty when unknown. Shown in the
+        colophon so a printed copy says where the web version lives.
+    max_annex_rows: the synthesis lists all actions in an annex when there are at most this many; otherwise its
+        annex lists this many of the largest and points to the data workbook.
+    max_country_actions: rows of a country brief's actions table; the rest are counted and pointed to the workbook.
+    top_countries: rows of the synthesis's table of the largest countries.
+    top_partners: rows of the partners tables (the rest are summed in an "other partners" row).
+    workbook: path of the data workbook, relative to the output folder.
+    """
+
+    data_date: str = ""
+    pdf_variant: str = "pdf/ua-1"
+    public_url: str = ""
+    max_annex_rows: int = 80
+    max_country_actions: int = 25
+    top_countries: int = 10
+    top_partners: int = 10
+    workbook: str = "data/figures.xlsx"
+
+
+# Message ids translated in context (chart labels, names of codes). Marked with N_ for extraction.
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    return message
+
+
+CHANNEL_LABELS = {"bilateral": N_("bilateral"), "regional": N_("regional"), "multilateral": N_("multilateral")}
+PILLAR_LABELS = {"prevention": N_("prevention"), "protection": N_("protection"),
+                 "prosecution": N_("prosecution"), "partnership": N_("partnership")}
+CRITERION_LABELS = {"relevance": N_("relevance"), "coherence": N_("coherence"),
+                    "effectiveness": N_("effectiveness"), "efficiency": N_("efficiency"),
+                    "impact": N_("impact"), "sustainability": N_("sustainability")}
+PRIORITY_LABELS = {"high": N_("high priority"), "medium": N_("medium priority"), "low": N_("low priority")}
+TREND_LABELS = {"up": N_("rising"), "down": N_("falling"), "flat": N_("stable")}
+SCORE_LABELS = {1: N_("1 unsatisfactory"), 2: N_("2 partly satisfactory"), 3: N_("3 satisfactory"),
+                4: N_("4 very satisfactory")}
+OTHER_PARTNERS = N_("other partners")
+NOT_GIVEN = N_("not given")
+
+# How a heading of the synthesis narrative says which section its text belongs to (see docs/templates.md).
+_NARRATIVE_SLOTS = (
+    ("method", re.compile(r"^(m[ée]thod|limit)", re.I)),
+    ("context", re.compile(r"^(context)", re.I)),
+    ("conclusions", re.compile(r"^conclusion", re.I)),
+)
+
+
+def build_context(doc: Doc, ds: Dataset, figures: Figures, *, settings: RenderSettings) -> dict:
+    """The context of ``doc`` (see docs/templates.md for every key)."""
+    if doc.lang not in ds.evaluation.languages:
+        raise ReportgenError(f"{doc.key}: language {doc.lang!r} is not declared in evaluation.yaml "
+                             f"(it declares {list(ds.evaluation.languages)})")
+    b = _Builder(doc, ds, figures, settings)
+    ctx = b.common()
+    if doc.kind == "synthesis":
+        ctx.update(b.synthesis())
+    elif doc.kind == "region":
+        ctx.update(b.region())
+    elif doc.kind == "country":
+        ctx.update(b.country())
+    else:  # pragma: no cover - Doc.kind is a Literal
+        raise ReportgenError(f"unknown publication kind {doc.kind!r}")
+    return ctx
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Helpers
+# ----------------------------------------------------------------------------------------------------------------
+
+def _num(value: Any) -> float | None:
+    """A float, or None for NA/NaN."""
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    v = float(value)
+    return None if math.isnan(v) else v
+
+
+def _int(value: Any) -> int | None:
+    v = _num(value)
+    return None if v is None else int(v)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _root(doc: Doc) -> str:
+    return "../" if doc.kind == "synthesis" else "../../"
+
+
+def href_of(target: Doc, *, frm: Doc) -> str:
+    """Relative link from the page of ``frm`` to the page of ``target``."""
+    return f"{_root(frm)}{target.stem}.html"
+
+
+def split_narrative(markdown: str) -> dict[str, list[tuple[str | None, str]]]:
+    """Split the synthesis narrative at its highest-level headings into the sections it feeds.
+
+    Returns ``{"notice": [...], "method": [...], "context": [...], "conclusions": [...]}``; each a list of
+    (heading or None, Markdown body). Text before the first heading is the notice on the data (the cover and the
+    data notes show it). A part goes to the section its heading names (``Context``/``Contexte``,
+    ``Method``/``Méthode``/``Limits``/``Limites``, ``Conclusions``) with its heading dropped; any other part goes to
+    the context section with its own heading.
+    """
+    lines = markdown.replace("\r\n", "\n").split("\n")
+    levels = [len(m.group(1)) for line in lines if (m := re.match(r"^(#{1,6})\s+\S", line))]
+    out: dict[str, list[tuple[str | None, str]]] = {"notice": [], "method": [], "context": [], "conclusions": []}
+    if not levels:
+        if markdown.strip():
+            out["context"].append((None, markdown.strip()))
+        return out
+    top = min(levels)
+    head_re = re.compile(rf"^#{{{top}}}\s+(.*?)\s*#*\s*$")
+    parts: list[tuple[str | None, list[str]]] = [(None, [])]
+    fence = False
+    for line in lines:
+        if re.match(r"^\s*(```|~~~)", line):
+            fence = not fence
+        m = None if fence else head_re.match(line)
+        if m:
+            parts.append((m.group(1), []))
+        else:
+            parts[-1][1].append(line)
+    for heading, body_lines in parts:
+        body = "\n".join(body_lines).strip()
+        if heading is None:
+            if body:
+                out["notice"].append((None, body))
+            continue
+        slot = next((name for name, rx in _NARRATIVE_SLOTS if rx.match(heading.strip())), None)
+        if slot:
+            if body:
+                out[slot].append((None, body))
+        else:
+            out["context"].append((heading, body))
+    return out
+
+
+_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
+_ATX = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
+
+
+def normalise_headings(markdown: str) -> str:
+    """Shift ATX headings so the highest one is ``#`` (rendered as h3): no level is skipped under an h2."""
+    lines = markdown.split("\n")
+    fence = False
+    levels = []
+    for line in lines:
+        if _FENCE.match(line):
+            fence = not fence
+        elif not fence and (m := _ATX.match(line)):
+            levels.append(len(m.group(2)))
+    if not levels or min(levels) == 1:
+        return markdown
+    shift = min(levels) - 1
+    out = []
+    fence = False
+    for line in lines:
+        if _FENCE.match(line):
+            fence = not fence
+        elif not fence and (m := _ATX.match(line)):
+            line = m.group(1) + "#" * (len(m.group(2)) - shift) + line[m.end():]
+        out.append(line)
+    return "\n".join(out)
+
+
+# Charts: built once per process for identical inputs.
+_CHART_CACHE: dict[str, bytes] = {}
+_CHART_CACHE_MAX = 512
+
+
+def chart_svg(function: str, **inputs: Any) -> bytes:
+    """SVG bytes of ``reportgen.charts.<function>(**inputs)``, cached by a hash of the inputs."""
+    key = hashlib.sha256(json.dumps([function, inputs], sort_keys=True, default=str).encode()).hexdigest()
+    svg = _CHART_CACHE.get(key)
+    if svg is None:
+        from . import charts
+
+        result = getattr(charts, function)(**inputs)
+        svg = result.encode("utf-8") if isinstance(result, str) else bytes(result)
+        if len(_CHART_CACHE) >= _CHART_CACHE_MAX:
+            _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
+        _CHART_CACHE[key] = svg
+    return svg
+
+
+def data_uri(svg: bytes) -> Verbatim:
+    return Verbatim("data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"))
+
+
+@lru_cache(maxsize=8)
+def _cached_gettext(lang: str) -> Callable[[str], str]:
+    return gettext_for(lang)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The builder
+# ----------------------------------------------------------------------------------------------------------------
+
+class _Builder:
+    def __init__(self, doc: Doc, ds: Dataset, figures: Figures, settings: RenderSettings):
+        self.doc = doc
+        self.ds = ds
+        self.fig = figures
+        self.s = settings
+        self.lang = doc.lang
+        self.ev = ds.evaluation
+        self.data_lang = self.ev.languages[0]
+        self.gettext = _cached_gettext(doc.lang)
+        self.root = _root(doc)
+        name_col = f"name_{self.lang}"
+        self.region_names = dict(zip(ds.regions["region"].astype(str), ds.regions[name_col].astype(str)))
+        self.country_names = dict(zip(ds.countries["country"].astype(str), ds.countries[name_col].astype(str)))
+        self.country_region = dict(zip(ds.countries["country"].astype(str), ds.countries["region"].astype(str)))
+        # Briefs that exist: a region / a country with at least one action (as the build plans them).
+        self.region_briefs = set(ds.actions["region"].dropna().astype(str))
+        self.country_briefs = set(ds.actions["country"].dropna().astype(str))
+        self.labels = self._labels()
+
+    # -- text ---------------------------------------------------------------------------------------------------
+
+    def _(self, message: str) -> str:
+        return self.gettext(message)
+
+    def _labels(self) -> dict:
+        t = self._
+        return {
+            "channel": {k: t(v) for k, v in CHANNEL_LABELS.items()},
+            "pillar": {k: t(v) for k, v in PILLAR_LABELS.items()},
+            "criterion": {k: t(v) for k, v in CRITERION_LABELS.items()},
+            "priority": {k: t(v) for k, v in PRIORITY_LABELS.items()},
+            "trend": {k: t(v) for k, v in TREND_LABELS.items()},
+            "score": {k: t(v) for k, v in SCORE_LABELS.items()},
+            "other_partners": t(OTHER_PARTNERS),
+            "not_given": t(NOT_GIVEN),
+        }
+
+    def region_name(self, code: str) -> str:
+        return self.region_names.get(code, code)
+
+    def country_name(self, code: str) -> str:
+        return self.country_names.get(code, code)
+
+    def markdown(self, text: str):
+        """Narrative Markdown → safe HTML whose highest heading is an h3 (under the page's h2 sections)."""
+        from .markdown import render_markdown
+
+        return render_markdown(normalise_headings(text), self.lang)
+
+    def narrative(self, kind: str, code: str | None):
+        text = self.ds.narratives.get((self.lang, kind, code))
+        return self.markdown(text) if text and text.strip() else None
+
+    # -- links --------------------------------------------------------------------------------------------------
+
+    def link(self, kind: str, code: str | None = None, lang: str | None = None) -> Verbatim | None:
+        """Relative link to a publication, or None when it is not published."""
+        if kind == "region" and code not in self.region_briefs:
+            return None
+        if kind == "country" and code not in self.country_briefs:
+            return None
+        target = Doc(lang or self.lang, kind, code)  # type: ignore[arg-type]
+        return Verbatim(href_of(target, frm=self.doc))
+
+    # -- common -------------------------------------------------------------------------------------------------
+
+    def common(self) -> dict:
+        doc, ev, lang = self.doc, self.ev, self.lang
+        data_date = self.s.data_date or ev.published
+        other = []
+        for other_lang in ev.languages:
+            if other_lang == lang:
+                continue
+            other.append({
+                "lang": other_lang,
+                "label": _language_name(other_lang),
+                "href": Verbatim(href_of(Doc(other_lang, doc.kind, doc.code), frm=doc)),
+            })
+        series = self._("Evaluation no. %(number)s") % {"number": ev.id}
+        return {
+            "lang": lang,
+            "kind": doc.kind,
+            "code": doc.code or "",
+            "data_lang": self.data_lang,
+            "currency": ev.currency,
+            "root": Verbatim(self.root),
+            "stylesheet": Verbatim(f"{self.root}assets/css/{doc.kind}.css"),
+            "series": series,
+            "evaluation": {
+                "id": ev.id,
+                "title": ev.title.get(lang, ""),
+                "subtitle": (ev.subtitle or {}).get(lang, ""),
+                "commissioner": ev.commissioner.get(lang, ""),
+                "evaluator": ev.evaluator,
+                "published": ev.published,
+                "period_start": int(ev.period_start),
+                "period_end": int(ev.period_end),
+                "languages": list(ev.languages),
+            },
+            "data_date": data_date,
+            "pdf_variant": self.s.pdf_variant,
+            "public_url": Verbatim(self.s.public_url),
+            "notice": _notice(ev, lang),
+            "labels": self.labels,
+            "links": {
+                "index": Verbatim(f"{self.root}index.html"),
+                "synthesis": Verbatim(href_of(Doc(lang, "synthesis"), frm=doc)),
+                "workbook": Verbatim(self.root + self.s.workbook),
+                "data": Verbatim(f"{self.root}index.html#data"),
+                "languages": other,
+            },
+        }
+
+    # -- tables shared by the kinds -----------------------------------------------------------------------------
+
+    def year_rows(self, by_year: pd.DataFrame) -> list[dict]:
+        return [{"year": int(r.year), "committed": _num(r.committed), "actions": int(r.actions)}
+                for r in by_year.itertuples(index=False)]
+
+    def year_channel(self, table: pd.DataFrame) -> dict:
+        years = sorted({int(y) for y in table["year"]})
+        grid = {(int(r.year), str(r.channel)): (_num(r.committed) or 0.0, int(r.actions))
+                for r in table.itertuples(index=False)}
+        rows = []
+        for y in years:
+            values = [grid.get((y, c), (0.0, 0))[0] for c in CHANNELS]
+            actions = sum(grid.get((y, c), (0.0, 0))[1] for c in CHANNELS)
+            rows.append({"year": y, "amounts": values, "total": sum(values), "actions": actions})
+        totals = [sum(r["amounts"][i] for r in rows) for i in range(len(CHANNELS))]
+        return {
+            "channels": [{"code": c, "label": self.labels["channel"][c]} for c in CHANNELS],
+            "rows": rows,
+            "totals": totals,
+            "total": sum(totals),
+            "actions": sum(r["actions"] for r in rows),
+        }
+
+    def partner_rows(self, table: pd.DataFrame, total: float) -> dict:
+        top = self.s.top_partners
+        rows = [{"partner": str(r.partner), "committed": _num(r.committed), "actions": int(r.actions),
+                 "share": _num(r.share)} for r in table.itertuples(index=False)]
+        shown, rest = rows[:top], rows[top:]
+        other = None
+        if rest:
+            committed = sum(r["committed"] or 0.0 for r in rest)
+            other = {"partners": len(rest), "committed": committed, "actions": sum(r["actions"] for r in rest),
+                     "share": committed / total if total else 0.0}
+        return {"rows": shown, "other": other, "count": len(rows)}
+
+    def pillar_rows(self, table: pd.DataFrame) -> list[dict]:
+        return [{"pillar": str(r.pillar), "label": self.labels["pillar"].get(str(r.pillar), str(r.pillar)),
+                 "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
+                for r in table.itertuples(index=False)]
+
+    def rating_rows(self, table: pd.DataFrame) -> dict:
+        rows = []
+        for r in table.itertuples(index=False):
+            n = int(r.n)
+            scores = [int(getattr(r, f"score_{s}")) for s in (1, 2, 3, 4)]
+            rows.append({"criterion": str(r.criterion),
+                         "label": self.labels["criterion"].get(str(r.criterion), str(r.criterion)),
+                         "mean": _num(r.mean) if n else None, "n": n, "scores": scores,
+                         "satisfactory": (scores[2] + scores[3]) / n if n else None})
+        rated = [r for r in rows if r["mean"] is not None]
+        best = max(rated, key=lambda r: (r["mean"], -CRITERIA.index(r["criterion"]))) if rated else None
+        worst = min(rated, key=lambda r: (r["mean"], CRITERIA.index(r["criterion"]))) if rated else None
+        return {"rows": rows, "rated": bool(rated), "best": best, "worst": worst,
+                "max_n": max((r["n"] for r in rows), default=0)}
+
+    def action_rows(self, actions: pd.DataFrame) -> list[dict]:
+        rows = []
+        for r in actions.itertuples(index=False):
+            country = _text(r.country)
+            region = _text(r.region)
+            rows.append({
+                "action_id": str(r.action_id),
+                "title": _text(r.title),
+                "year": int(r.year),
+                "country": country,
+                "country_name": self.country_name(country) if country else "",
+                "region": region,
+                "region_name": self.region_name(region) if region else "",
+                "channel": str(r.channel),
+                "channel_label": self.labels["channel"].get(str(r.channel), str(r.channel)),
+                "instrument": _text(r.instrument),
+                "partner": _text(r.partner),
+                "pillars": [p for p in _text(r.pillars).split(";") if p],
+                "pillar_labels": [self.labels["pillar"].get(p, p) for p in _text(r.pillars).split(";") if p],
+                "committed": _num(r.committed),
+                "disbursed": _num(r.disbursed),
+            })
+        return rows
+
+    def recommendations(self, scopes: set[str] | None) -> list[dict]:
+        rec = self.ds.recommendations
+        if rec is None or rec.empty:
+            return []
+        text_col = f"text_{self.lang}"
+        rows = []
+        for r in rec.itertuples(index=False):
+            scope = str(r.scope)
+            if scopes is not None and scope not in scopes:
+                continue
+            kind = str(r.scope_kind)
+            if kind == "region":
+                scope_name = self.region_name(scope)
+            elif kind == "country":
+                scope_name = self.country_name(scope)
+            else:
+                scope_name = ""
+            rows.append({
+                "rec_id": str(r.rec_id),
+                "anchor": Verbatim("rec-" + re.sub(r"[^A-Za-z0-9_-]", "-", str(r.rec_id))),
+                "text": _text(getattr(r, text_col)),
+                "addressee": _text(r.addressee),
+                "priority": str(r.priority),
+                "priority_label": self.labels["priority"].get(str(r.priority), str(r.priority)),
+                "scope": scope,
+                "scope_kind": kind,
+                "scope_name": scope_name,
+                "scope_href": self.link(kind, scope) if kind in ("region", "country") else None,
+            })
+        order = {"global": 0, "region": 1, "country": 2}
+        rows.sort(key=lambda r: (order.get(r["scope_kind"], 3), _natural(r["rec_id"])))
+        return rows
+
+    def data_note(self, totals, regional_actions: int | None, scope_kind: str) -> dict:
+        """Facts the data note states (its sentences are in the template)."""
+        ds = self.ds
+        actions = ds.actions
+        if scope_kind == "synthesis":
+            scoped = actions
+        elif scope_kind == "region":
+            scoped = actions[(actions["region"].astype(str) == self.doc.code)]
+        else:
+            scoped = actions[(actions["country"].astype(str) == self.doc.code)]
+        rated_ids = set(ds.ratings["action_id"].astype(str)) if ds.ratings is not None else set()
+        rated = int(scoped["action_id"].astype(str).isin(rated_ids).sum()) if len(scoped) else 0
+        # The data tables read (narrative texts and images are not sources of figures).
+        files = sorted(f.rsplit("/", 1)[-1] for f in ds.source_files if "/" not in f.strip("/"))
+        sources = []
+        if scope_kind == "country" and ds.indicators is not None and len(ds.indicators):
+            ind = ds.indicators[ds.indicators["country"].astype(str) == self.doc.code]
+            sources = sorted(set(ind["source"].dropna().astype(str)))
+        return {
+            "date": self.s.data_date or self.ev.published,
+            "files": files,
+            "indicator_sources": sources,
+            "actions": int(totals.actions),
+            "actions_without_amount": int(totals.actions_without_amount),
+            "disbursed": _num(totals.disbursed),
+            "regional_actions": regional_actions,
+            "rated_actions": rated,
+            "notice": self.notice_parts,
+            "pdf_attachment": self.s.pdf_variant.startswith("pdf/a-3"),
+        }
+
+    @property
+    def notice_parts(self):
+        """The dataset's own notice on its data: the synthesis narrative's text before its first heading."""
+        text = self.ds.narratives.get((self.lang, "synthesis", None)) or ""
+        parts = split_narrative(text)["notice"]
+        return self.markdown("\n\n".join(body for _, body in parts)) if parts else None
+
+    def key_series(self, by_year: pd.DataFrame) -> dict:
+        """Summary of a by-year series for the chart's text alternative."""
+        rows = [(int(r.year), _num(r.committed) or 0.0) for r in by_year.itertuples(index=False)]
+        if not rows:
+            return {"first_year": None, "first": None, "last_year": None, "last": None, "max_year": None,
+                    "max": None, "total": 0.0, "empty": True}
+        max_year, max_value = max(rows, key=lambda p: (p[1], -p[0]))
+        return {"first_year": rows[0][0], "first": rows[0][1], "last_year": rows[-1][0], "last": rows[-1][1],
+                "max_year": max_year, "max": max_value, "total": sum(v for _, v in rows),
+                "empty": all(v == 0 for _, v in rows)}
+
+    # -- charts -------------------------------------------------------------------------------------------------
+
+    def chart(self, function: str, **inputs: Any) -> dict:
+        svg = chart_svg(function, **inputs)
+        return {"uri": data_uri(svg)}
+
+    # -- synthesis ----------------------------------------------------------------------------------------------
+
+    def synthesis(self) -> dict:
+        fig, ds = self.fig, self.ds
+        t = fig.totals
+        total = float(t.committed)
+        yc = self.year_channel(fig.by_year_channel)
+        regions = []
+        for r in fig.by_region.itertuples(index=False):
+            code = str(r.region)
+            sf = region_figures(ds, fig, code)
+            top = []
+            if sf.countries is not None:
+                for c in sf.countries.head(3).itertuples(index=False):
+                    top.append({"code": str(c.country), "name": self.country_name(str(c.country)),
+                                "committed": _num(c.committed), "share_of_region": _num(c.share_of_region)})
+            regions.append({
+                "code": code,
+                "anchor": Verbatim("region-" + code),
+                "name": self.region_name(code),
+                "committed": _num(r.committed),
+                "share": _num(r.share),
+                "actions": int(r.actions),
+                "countries": int(r.countries),
+                "actions_without_amount": int(r.actions_without_amount),
+                "regional_actions": int(sf.regional_actions),
+                "rank": sf.rank,
+                "top_countries": top,
+                "href": self.link("region", code),
+                "mean_rating": _mean_rating(sf.ratings),
+            })
+        countries = []
+        for r in fig.by_country.head(self.s.top_countries).itertuples(index=False):
+            code = str(r.country)
+            countries.append({
+                "code": code, "name": self.country_name(code), "region": str(r.region),
+                "region_name": self.region_name(str(r.region)), "committed": _num(r.committed),
+                "share": _num(r.share), "rank": int(r.rank), "actions": int(r.actions),
+                "href": self.link("country", code),
+            })
+        instruments = [{"instrument": str(r.instrument), "committed": _num(r.committed), "actions": int(r.actions)}
+                       for r in fig.by_instrument.itertuples(index=False)]
+        channels = [{"channel": str(r.channel), "label": self.labels["channel"].get(str(r.channel), str(r.channel)),
+                     "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
+                    for r in fig.by_channel.itertuples(index=False)]
+        partners = self.partner_rows(fig.by_partner, total)
+        pillars = self.pillar_rows(fig.by_pillar)
+        ratings = self.rating_rows(fig.ratings)
+
+        # Annex: every action when few, else the largest, in year order.
+        actions = ds.actions.copy()
+        n_actions = len(actions)
+        limit = self.s.max_annex_rows
+        if n_actions > limit:
+            keyed = actions.assign(_c=pd.to_numeric(actions["committed"]).astype("float64").fillna(-1.0))
+            chosen = keyed.sort_values(["_c", "action_id"], ascending=[False, True], kind="mergesort").head(limit)
+            actions = chosen.drop(columns="_c")
+        actions = actions.assign(_c=pd.to_numeric(actions["committed"]).astype("float64").fillna(-1.0)) \
+            .sort_values(["year", "_c", "action_id"], ascending=[True, False, True], kind="mergesort") \
+            .drop(columns="_c")
+        annex = {"rows": self.action_rows(actions), "total": n_actions, "shown": len(actions),
+                 "truncated": n_actions > limit}
+
+        narrative = self.ds.narratives.get((self.lang, "synthesis", None)) or ""
+        parts = split_narrative(narrative)
+        narr = {slot: [{"heading": h, "html": self.markdown(body) if body else None} for h, body in items]
+                for slot, items in parts.items() if slot != "notice"}
+
+        codes = sorted(self.country_briefs | set(fig.by_country["country"].astype(str)))
+        country_codes = [{"code": c, "name": self.country_name(c), "href": self.link("country", c)} for c in codes]
+
+        no_amount_regions = [r for r in regions if r["actions_without_amount"]]
+        regional_total = int(ds.actions["country"].isna().sum())
+
+        by_year = fig.by_year
+        lbl = self.labels
+        charts = {
+            "year_channel": {**self.chart(
+                "stacked_bar_svg",
+                categories=[str(r["year"]) for r in yc["rows"]],
+                series={lbl["channel"][c]: [r["amounts"][i] for r in yc["rows"]] for i, c in enumerate(CHANNELS)},
+                currency=self.ev.currency, lang=self.lang),
+                "summary": self.key_series(by_year)},
+            "regions": {**self.chart(
+                "hbar_svg",
+                labels=[r["name"] for r in regions], values=[r["committed"] or 0.0 for r in regions],
+                currency=self.ev.currency, lang=self.lang),
+                "top": regions[0] if regions else None},
+            "partners": {**self.chart(
+                "hbar_svg",
+                labels=[p["partner"] for p in partners["rows"]],
+                values=[p["committed"] or 0.0 for p in partners["rows"]],
+                currency=self.ev.currency, lang=self.lang),
+                "top": partners["rows"][0] if partners["rows"] else None},
+            "pillars": {**self.chart(
+                "hbar_svg",
+                labels=[p["label"] for p in pillars], values=[p["committed"] or 0.0 for p in pillars],
+                currency=self.ev.currency, lang=self.lang),
+                "top": max(pillars, key=lambda p: p["committed"] or 0.0) if pillars else None},
+        }
+        data_note = self.data_note(t, regional_total, "synthesis")
+        return {
+            "doc_title": self.ev.title.get(self.lang, ""),
+            "running_title": self.ev.title.get(self.lang, ""),
+            "description": self._("Synthesis of evaluation no. %(number)s: %(title)s") % {
+                "number": self.ev.id, "title": self.ev.title.get(self.lang, "")},
+            "totals": _totals(t),
+            "year_channel": yc,
+            "channels": channels,
+            "instruments": instruments,
+            "regions": regions,
+            "top_countries": countries,
+            "countries_count": int(t.countries),
+            "partners": partners,
+            "pillars": pillars,
+            "ratings": ratings,
+            "recommendations": self.recommendations(None),
+            "annex": annex,
+            "narrative": narr,
+            "country_codes": country_codes,
+            "no_amount_regions": no_amount_regions,
+            "charts": charts,
+            "data_note": data_note,
+        }
+
+    # -- region -------------------------------------------------------------------------------------------------
+
+    def region(self) -> dict:
+        code = self.doc.code
+        assert code is not None
+        ds, fig = self.ds, self.fig
+        sf = region_figures(ds, fig, code)
+        name = self.region_name(code)
+        t = sf.totals
+        countries = []
+        if sf.countries is not None:
+            for c in sf.countries.itertuples(index=False):
+                cc = str(c.country)
+                countries.append({"code": cc, "name": self.country_name(cc), "committed": _num(c.committed),
+                                  "actions": int(c.actions), "share": _num(c.share), "rank": _int(c.rank),
+                                  "share_of_region": _num(c.share_of_region), "href": self.link("country", cc)})
+        members = set(ds.countries.loc[ds.countries["region"].astype(str) == code, "country"].astype(str))
+        partners = self.partner_rows(sf.by_partner, float(t.committed))
+        pillars = self.pillar_rows(sf.by_pillar)
+        years = self.year_rows(sf.by_year)
+        charts = {
+            "by_year": {**self.chart(
+                "bar_chart_svg", categories=[str(r["year"]) for r in years],
+                values=[r["committed"] or 0.0 for r in years], currency=self.ev.currency, lang=self.lang),
+                "summary": self.key_series(sf.by_year)},
+        }
+        title = name
+        return {
+            "doc_title": self._("%(region)s: regional brief") % {"region": name},
+            "running_title": self._("%(region)s: regional brief") % {"region": name},
+            "description": self._("Regional brief of evaluation no. %(number)s (%(title)s): %(region)s") % {
+                "number": self.ev.id, "title": self.ev.title.get(self.lang, ""), "region": name},
+            "region": {"code": code, "name": title},
+            "totals": _totals(t),
+            "share": _num(sf.share),
+            "rank": sf.rank,
+            "of": sf.of,
+            "countries": countries,
+            "regional_actions": int(sf.regional_actions),
+            "by_year": years,
+            "year_channel": self.year_channel(sf.by_year_channel),
+            "partners": partners,
+            "pillars": pillars,
+            "ratings": self.rating_rows(sf.ratings),
+            "narrative": self.narrative("region", code),
+            "recommendations": self.recommendations({code, *members}),
+            "charts": charts,
+            "data_note": self.data_note(t, int(sf.regional_actions), "region"),
+        }
+
+    # -- country ------------------------------------------------------------------------------------------------
+
+    def country(self) -> dict:
+        code = self.doc.code
+        assert code is not None
+        ds, fig = self.ds, self.fig
+        sf = country_figures(ds, fig, code)
+        name = self.country_name(code)
+        region = self.country_region.get(code, "")
+        t = sf.totals
+        rows = self.action_rows(sf.actions)
+        limit = self.s.max_country_actions
+        years = self.year_rows(sf.by_year)
+        indicators = []
+        if sf.indicators is not None:
+            declared = self.ev.indicators or {}
+            for r in sf.indicators.itertuples(index=False):
+                ind = declared.get(str(r.indicator))
+                label = ind.label.get(self.lang, str(r.indicator)) if ind else str(r.indicator)
+                trend = r.trend if isinstance(r.trend, str) else None
+                indicators.append({
+                    "indicator": str(r.indicator), "label": label, "unit": _text(r.unit),
+                    "year_first": _int(r.year_first), "value_first": _num(r.value_first),
+                    "year_latest": _int(r.year_latest), "value_latest": _num(r.value_latest),
+                    "trend": trend, "trend_label": self.labels["trend"].get(trend, "") if trend else "",
+                    "source": _text(r.source),
+                })
+        charts = {
+            "by_year": {**self.chart(
+                "bar_chart_svg", categories=[str(r["year"]) for r in years],
+                values=[r["committed"] or 0.0 for r in years], currency=self.ev.currency, lang=self.lang,
+                small=True),
+                "summary": self.key_series(sf.by_year)},
+        }
+        return {
+            "doc_title": self._("%(country)s: country brief") % {"country": name},
+            "running_title": self._("%(country)s: country brief") % {"country": name},
+            "description": self._("Country brief of evaluation no. %(number)s (%(title)s): %(country)s") % {
+                "number": self.ev.id, "title": self.ev.title.get(self.lang, ""), "country": name},
+            "country": {"code": code, "name": name, "region": region, "region_name": self.region_name(region),
+                        "region_href": self.link("region", region)},
+            "totals": _totals(t),
+            "share": _num(sf.share),
+            "rank": sf.rank,
+            "of": sf.of,
+            "actions": {"rows": rows[:limit], "total": len(rows), "more": max(0, len(rows) - limit)},
+            "by_year": years,
+            "ratings": self.rating_rows(sf.ratings),
+            "comments": self.comments(sf.actions),
+            "indicators": indicators,
+            "narrative": self.narrative("country", code),
+            "recommendations": self.recommendations({code}),
+            "charts": charts,
+            "data_note": self.data_note(t, None, "country"),
+        }
+
+    def comments(self, actions: pd.DataFrame, limit: int = 3) -> list[dict]:
+        """A few evaluators' comments on the scope's actions (first ones in action order)."""
+        ratings = self.ds.ratings
+        if ratings is None or ratings.empty or "comment" not in ratings.columns:
+            return []
+        ids = list(actions["action_id"].astype(str))
+        r = ratings[ratings["action_id"].astype(str).isin(ids) & ratings["comment"].notna()]
+        out = []
+        order = {a: i for i, a in enumerate(ids)}
+        for row in sorted(r.itertuples(index=False), key=lambda x: (order[str(x.action_id)],
+                                                                     CRITERIA.index(str(x.criterion))
+                                                                     if str(x.criterion) in CRITERIA else 9)):
+            text = _text(row.comment).strip()
+            if text:
+                out.append({"action_id": str(row.action_id), "criterion": str(row.criterion),
+                            "criterion_label": self.labels["criterion"].get(str(row.criterion), str(row.criterion)),
+                            "text": text})
+            if len(out) >= limit:
+                break
+        return out
+
+
+def _totals(t) -> dict:
+    return {"committed": float(t.committed), "disbursed": float(t.disbursed), "actions": int(t.actions),
+            "actions_without_amount": int(t.actions_without_amount), "countries": int(t.countries),
+            "regions": int(t.regions)}
+
+
+def _mean_rating(ratings: pd.DataFrame) -> float | None:
+    n = ratings["n"].astype("float64")
+    if n.sum() == 0:
+        return None
+    means = ratings["mean"].astype("float64").fillna(0.0)
+    return float((means * n).sum() / n.sum())
+
+
+def _natural(text: str) -> tuple:
+    return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
+
+
+def _language_name(lang: str) -> str:
+    """A language's name in itself (``Français``, ``English``), for the link to the other version."""
+    from babel import Locale
+
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
+
+
+def _notice(ev, lang: str) -> str | None:
+    """The optional ``notice`` of evaluation.yaml in this language (when the dataset contract has it)."""
+    notice = getattr(ev, "notice", None)
+    if isinstance(notice, dict):
+        return notice.get(lang) or None
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The catalogue (index.html)
+# ----------------------------------------------------------------------------------------------------------------
+
+def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_date: str = "",
+                  public_url: str = "") -> dict:
+    """The context of ``index.html.j2``: the catalogue given by the build plus what every page needs.
+
+    ``catalog`` (from :func:`reportgen.catalog.catalog_context`): ``groups`` (one per language: ``lang``,
+    ``synthesis``, ``regions``, ``countries``: lists of entries with ``key, kind, code, lang, title, pages,
+    pdf_href, html_href, pdf_bytes, available``), ``data_files`` (``name, href, bytes``), ``validation_href`` and
+    ``changes_href`` (``""`` when absent). Each entry gets a ``name``: the region's or country's name in the
+    entry's language, or the title of the synthesis. Links are relative to the output folder.
+    """
+    ev = ds.evaluation
+    lang = lang or ev.languages[0]
+    groups = []
+    for g in catalog.get("groups", []):
+        glang = g["lang"]
+        region_names = _names(ds.regions, "region", glang)
+        country_names = _names(ds.countries, "country", glang)
+
+        def named(entries, names):
+            out = []
+            for e in entries:
+                e = dict(e)
+                e["name"] = names.get(e.get("code") or "", "") or e.get("title") or e.get("key", "")
+                e["pdf_href"] = Verbatim(e.get("pdf_href", ""))
+                e["html_href"] = Verbatim(e.get("html_href", ""))
+                e.setdefault("pages", 0)
+                e.setdefault("pdf_bytes", 0)
+                e.setdefault("available", True)
+                out.append(e)
+            return out
+
+        synthesis = named(g.get("synthesis", []), {})
+        for e in synthesis:
+            e["name"] = ev.title.get(glang) or e["name"]
+        groups.append({
+            "lang": glang,
+            "label": _language_name(glang),
+            "synthesis": synthesis,
+            "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: e["name"]),
+            # "countrys": tolerated spelling of early catalog versions
+            "countries": sorted(named(g.get("countries", g.get("countrys", [])), country_names),
+                                key=lambda e: e["name"]),
+        })
+    data_files = [{**d, "href": Verbatim(d["href"])} for d in catalog.get("data_files", [])]
+    other = []
+    return {
+        "lang": lang,
+        "kind": "index",
+        "code": "",
+        "data_lang": ev.languages[0],
+        "currency": ev.currency,
+        "root": Verbatim(""),
+        "stylesheet": Verbatim("assets/css/index.css"),
+        "series": gettext_for(lang)("Evaluation no. %(number)s") % {"number": ev.id},
+        "doc_title": ev.title.get(lang, ""),
+        "running_title": ev.title.get(lang, ""),
+        "description": gettext_for(lang)("Publications and data of evaluation no. %(number)s: %(title)s") % {
+            "number": ev.id, "title": ev.title.get(lang, "")},
+        "evaluation": {
+            "id": ev.id, "title": ev.title.get(lang, ""), "subtitle": (ev.subtitle or {}).get(lang, ""),
+            "commissioner": ev.commissioner.get(lang, ""), "evaluator": ev.evaluator, "published": ev.published,
+            "period_start": int(ev.period_start), "period_end": int(ev.period_end), "languages": list(ev.languages),
+        },
+        "data_date": data_date or ev.published,
+        "public_url": Verbatim(public_url),
+        "notice": _notice(ev, lang),
+        "links": {"index": Verbatim("index.html"), "synthesis": Verbatim(f"{lang}/synthesis.html"),
+                  "workbook": Verbatim("data/figures.xlsx"), "data": Verbatim("data/"), "languages": other},
+        "groups": groups,
+        "data_files": data_files,
+        "validation_href": Verbatim(catalog.get("validation_href", "") or ""),
+        "changes_href": Verbatim(catalog.get("changes_href", "") or ""),
+    }
+
+
+def _names(frame: pd.DataFrame, key: str, lang: str) -> dict[str, str]:
+    col = f"name_{lang}"
+    if frame is None or col not in frame.columns:
+        return {}
+    return dict(zip(frame[key].astype(str), frame[col].astype(str)))
