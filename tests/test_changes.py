@@ -127,7 +127,8 @@ def test_publications_added_removed_and_sorted_synthesis_regions_countries_langu
     new = snap({
         "fr/synthesis": synth("fr", 12), "en/synthesis": synth("en", 12),
         "fr/regions/see": region("fr", "see", 7), "en/regions/see": region("en", "see", 7),
-        "fr/regions/west-africa": region("fr", "west-africa", 5), "en/regions/west-africa": region("en", "west-africa", 5),
+        "fr/regions/west-africa": region("fr", "west-africa", 5),
+        "en/regions/west-africa": region("en", "west-africa", 5),
         "fr/countries/NGA": nga("fr", 1, 0.1), "en/countries/NGA": nga("en", 1, 0.1),
     })
     report = compare(old, new)

@@ -45,8 +45,10 @@ from .settings import PROJECT_ROOT, Settings, load_schema
 
 EVENTS_PATH = "/__reportgen/events"
 STATUS_PATH = "/__reportgen/status"
-#: Milliseconds of quiet after a change before rebuilding (a burst of saves makes one build).
-DEBOUNCE_MS = 300
+#: Milliseconds of quiet after a change before rebuilding (a burst of saves makes one build), and the longest a
+#: burst is grouped for.
+QUIET_MS = 250
+DEBOUNCE_MS = 2000
 #: Seconds a running build is given to stop on SIGINT before it is killed.
 STOP_GRACE = 5.0
 #: Lines of the build's output kept to explain a failure.
@@ -126,17 +128,30 @@ def _problem_lines(output: Path) -> list[str]:
     return [str(p) for p in problems]
 
 
+_ERRORISH = re.compile(r"(^|\W)(error|exception)(\W|$)", re.I)
+_NOISE = ("Exiting because a job execution failed", "(command exited with non-zero exit code)",
+          "check log file(s) for error details", "Logfile ")
+
+
 def _error_lines(lines: list[str]) -> list[str]:
-    """The build's own error messages (``ERROR: …``), else the end of its output."""
-    seen: list[str] = []
-    for line in lines:
-        text = line.strip()
-        if text.startswith("ERROR:") and text not in seen:
-            seen.append(text)
-    if seen:
-        return seen
-    tail = [line.rstrip() for line in lines if line.strip()][-30:]
-    return tail or ["the build failed without a message; run `snakemake --cores all` to see why"]
+    """What a failed build said: reportgen's own ``ERROR: …`` messages; else the lines that mention an error
+    (Snakemake's, a command's usage error), without Snakemake's indented job details; else the end of the output."""
+    def unique(items: list[str]) -> list[str]:
+        out: list[str] = []
+        for item in items:
+            if item not in out:
+                out.append(item)
+        return out
+
+    texts = [line.rstrip() for line in lines if line.strip()]
+    own = unique([t.strip() for t in texts if t.strip().startswith("ERROR:")])
+    if own:
+        return own
+    mentions = unique([t for t in texts if not t[0].isspace() and _ERRORISH.search(t)
+                       and not any(n in t for n in _NOISE)])
+    if mentions:
+        return mentions[:20]
+    return texts[-30:] or ["the build failed without a message; run `snakemake --cores all` to see why"]
 
 
 class Builder(threading.Thread):
@@ -289,9 +304,9 @@ class Watcher(threading.Thread):
         import watchfiles
 
         try:
-            for changes in watchfiles.watch(*self.folders, watch_filter=self.filter, debounce=DEBOUNCE_MS, step=50,
-                                            stop_event=self.stop, rust_timeout=1000, yield_on_timeout=False,
-                                            raise_interrupt=False):
+            for changes in watchfiles.watch(*self.folders, watch_filter=self.filter, debounce=DEBOUNCE_MS,
+                                            step=QUIET_MS, stop_event=self.stop, rust_timeout=1000,
+                                            yield_on_timeout=False, raise_interrupt=False):
                 if self.stop.is_set():
                     break
                 names = sorted({Path(p).name for _, p in changes})
