@@ -12,7 +12,11 @@ Math and then matplotlib's own DejaVu Sans for a character Noto Sans lacks. Colo
 colour-blind-safe palette, each with a contrast of at least 3:1 against white (WCAG 1.4.11), and stacked segments
 are separated by a white line. Amounts on axes are short (fr ``1,5 M €``, en ``€1.5M``); amounts on bars are in
 full, rounded to the unit (:class:`reportgen.i18n.Formatter`). Labels from the data are plain text, never mathtext
-(``$`` is a dollar). Figures are made with :class:`matplotlib.figure.Figure`, never pyplot: no global figure state.
+(``$`` is a dollar).
+
+Figures are made with :class:`matplotlib.figure.Figure`, never pyplot (no global figure state), and drawn without
+Axes: bars, lines and labels are placed in points by this module (no tick machinery), which keeps a chart at about
+10–50 ms.
 
 Two ways in: the functions on data (:func:`stacked_bars_by_year`, :func:`bars`, :func:`small_bars_by_year`) take a
 :class:`~reportgen.i18n.Formatter`; the wrappers :func:`stacked_bar_svg`, :func:`hbar_svg` and
@@ -35,8 +39,6 @@ from .i18n import Formatter
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
-
-CM = 1 / 2.54  # inches
 
 #: Okabe & Ito's palette, in the order series use it; every colour has a contrast ≥ 3:1 against white.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#332288", "#882255")
@@ -85,11 +87,11 @@ def _setup() -> dict:
 
 @functools.lru_cache(maxsize=4096)
 def _text_width_pt(text: str) -> float:
-    """Width of ``text`` (widest line) in points at FONT_SIZE in Noto Sans Regular."""
-    from matplotlib.font_manager import get_font
+    """Width of ``text`` (widest line) in points at FONT_SIZE, in Noto Sans and its fallbacks."""
+    from matplotlib.font_manager import FontProperties, fontManager, get_font
 
     _setup()
-    font = get_font(str(fonts_dir() / "NotoSans-Regular.ttf"))
+    font = get_font(fontManager._find_fonts_by_props(FontProperties(family=FAMILIES)))  # type: ignore[attr-defined]
     font.set_size(FONT_SIZE, 72)
     widest = 0.0
     for line in text.split("\n"):
