@@ -224,11 +224,18 @@ def parse_cell(field: Field, text: str) -> object:
 
 
 def parse_column(field: Field, texts: pd.Series) -> tuple[pd.Series, dict[object, CellError]]:
-    """Parse a column of text; return the typed column (``field.dtype``, NA where empty or wrong) and the errors."""
+    """Parse a column of text; return the typed column (``field.dtype``, NA where empty or wrong) and the errors.
+
+    Each distinct text is parsed once (columns such as year or channel repeat a few values many times).
+    """
+    cache: dict[str, object] = {}
     values: list[object] = []
     errors: dict[object, CellError] = {}
-    for index, text in texts.items():
-        parsed = parse_cell(field, text if isinstance(text, str) else "")
+    for index, text in zip(texts.index, texts.tolist()):
+        key = text if isinstance(text, str) else ""
+        parsed = cache.get(key, cache)
+        if parsed is cache:
+            parsed = cache[key] = parse_cell(field, key)
         if isinstance(parsed, CellError):
             errors[index] = parsed
             parsed = None

@@ -42,7 +42,7 @@ RULES: dict[str, Rule] = {
     "outside_folder": Rule("error", "The file is a link to a place outside the dataset folder."),
     "file_too_large": Rule("error", "The file is larger than the limit (or an .xlsx declares an outsized content)."),
     "encoding": Rule("error", "The file is not UTF-8 text; the line of the first unreadable byte is given."),
-    "format": Rule("error", "The file is not a valid CSV, Excel workbook or Markdown file."),
+    "format": Rule("error", "The file is not a valid CSV file (quotes) or Excel workbook, or is tab-separated."),
     "empty_file": Rule("error", "The file is empty, without even a header row (a warning for optional tables)."),
     "yaml": Rule("error", "evaluation.yaml is not valid YAML (or has a key twice)."),
     # structure
@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = {
     "allowed": Rule("error", "The value is not one of the allowed values."),
     "reserved": Rule("error", "The value is reserved (a region may not be called `global`)."),
     "range": Rule("error", "The number is out of bounds (year outside the period, score outside 1–4, negative)."),
-    "unique": Rule("error", "The value (or combination) is already used on another row."),
+    "unique": Rule("error", "The value (or combination) is already used on an earlier row, which is named."),
     "reference": Rule("error", "The value must be a code defined elsewhere (a region, a country, an action…)."),
     "region_mismatch": Rule("error", "An action's region is not the region of its country in countries.csv."),
     "disbursed_gt_committed": Rule("error", "An action's disbursed amount is larger than its committed amount."),
@@ -584,8 +584,9 @@ def render_dataset_doc() -> str:
         w("| column | presence | type and rule | description | example |")
         w("|---|---|---|---|---|")
         for f in table.fields:
-            name = f.name if not f.per_language else f.name + " (for each language)"
-            w(f"| `{name}` | {_presence(f)} | {_cell(_field_rule(f))} | {_cell(f.description)} | "
+            name = f"`{f.name}`" + (" (one per language: " + ", ".join(f"`{f.for_language(lang).name}`" for lang in
+                                                                  LANGUAGES) + ")" if f.per_language else "")
+            w(f"| {name} | {_presence(f)} | {_cell(_field_rule(f))} | {_cell(f.description)} | "
               f"`{_cell(f.example)}` |")
         if table.unique_together:
             w("")
@@ -610,9 +611,15 @@ def render_dataset_doc() -> str:
       "the dataset does not have, is a warning (`unknown_narrative`) and is not used. `assets/` (optional) holds "
       "images the narrative may show.")
     w("")
-    w("## Rules")
+    w("## Problems and rules")
     w("")
-    w("Each problem names the rule it breaks. Errors stop the build; warnings are reported and the build goes on.")
+    w("Validation reports every problem at once, each with its `file`, `row` (header = 1; empty for a problem "
+      "with the whole file), `column` (for evaluation.yaml, the key, such as `title.en`), the offending `value`, "
+      "the `rule` broken, its `severity` and a `message` with a hint, printed one per line as "
+      "`actions.csv:14: committed: must be a number ≥ 0, got '12,5O0'; …` and written to "
+      "`{output}/validation.json` and `{output}/validation.html`. A cell breaking several rules is reported once; "
+      "a row with the wrong number of cells is reported once, not cell by cell; a reference to a table that could "
+      "not be read is not checked. Errors stop the build; warnings are reported and the build goes on.")
     w("")
     w("| rule | severity | meaning |")
     w("|---|---|---|")

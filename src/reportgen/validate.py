@@ -399,8 +399,10 @@ def valid_values(checked: CheckedTable, column: str) -> frozenset[str]:
 
 
 def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list[Problem]:
-    """Region against country, region required without a country, disbursed ≤ committed, no amount, no actions."""
-    problems: list[Problem] = []
+    """Region against country, region required without a country, disbursed ≤ committed, no amount, no actions.
+
+    Cells that already have a problem, and ragged rows, are left out (column-wise masks: fast on large tables).
+    """
     file, typed, raw = actions.raw.file, actions.typed, actions.raw.frame
     if len(raw) == 0:
         return [_problem(file, "no_actions", "has no actions: add at least one row under the header")]
@@ -411,45 +413,50 @@ def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list
             if pd.notna(country) and pd.notna(region) and (row, "region") not in countries.bad_cells:
                 country_region.setdefault(str(country), str(region))
                 country_row.setdefault(str(country), int(row))
-    columns = set(typed.columns)
-    for row in typed.index:
-        if row in actions.raw.ragged_rows:
-            continue
-        row = int(row)
+    bad_rows: dict[str, set[int]] = {}
+    for row, column in actions.bad_cells:
+        bad_rows.setdefault(column, set()).add(row)
+    index = typed.index
 
-        def cell(column: str) -> object:
-            return typed.at[row, column] if column in columns else pd.NA
+    def usable(column: str) -> pd.Series:
+        """Rows whose cell of ``column`` exists and has no problem."""
+        if column not in typed.columns:
+            return pd.Series(False, index=index)
+        return pd.Series(~index.isin(list(bad_rows.get(column, ()))), index=index)
 
-        def ok(column: str) -> bool:
-            return column in columns and (row, column) not in actions.bad_cells
+    def column(name: str) -> pd.Series:
+        return typed[name] if name in typed.columns else pd.Series(pd.NA, index=index, dtype="object")
 
-        country, region = cell("country"), cell("region")
-        if ok("country") and ok("region") and pd.isna(country) and pd.isna(region):
-            problems.append(_problem(file, "required", "must not be empty when country is empty: give the region "
-                                     "the action covers", row=row, column="region"))
-        if ok("country") and ok("region") and pd.notna(country) and pd.notna(region):
-            expected = country_region.get(str(country))
-            if expected is not None and expected != region:
-                problems.append(_problem(
-                    file, "region_mismatch",
-                    f"must be the region of {describe(str(country))}, which is {expected!r} in "
-                    f"{countries.raw.file if countries else 'countries.csv'} (row {country_row[str(country)]}), "
-                    f"got {quote(region)}; correct it or leave it empty", row=row, column="region",
-                    value=raw.at[row, "region"]))
-        committed, disbursed = cell("committed"), cell("disbursed")
-        if ok("committed") and ok("disbursed") and pd.notna(committed) and pd.notna(disbursed) \
-                and disbursed > committed:
-            problems.append(_problem(
-                file, "disbursed_gt_committed",
-                f"must not be larger than committed ({raw.at[row, 'committed']}), got "
-                f"{quote(raw.at[row, 'disbursed'])}; check both amounts", row=row, column="disbursed",
-                value=raw.at[row, "disbursed"]))
-        if ok("committed") and pd.isna(committed):
-            action = cell("action_id")
-            name = f"action {action}" if pd.notna(action) else "this action"
-            problems.append(_problem(file, "no_amount", f"is empty: {name} has no reported amount; it is left out "
-                                     "of the sums and counted among actions without amount", row=row,
-                                     column="committed"))
+    def flagged(mask: pd.Series) -> list[int]:
+        return [int(r) for r in index[mask.fillna(False).to_numpy(dtype=bool)]]
+
+    problems: list[Problem] = []
+    country, region = column("country"), column("region")
+    both = usable("country") & usable("region")
+    for row in flagged(both & country.isna() & region.isna()):
+        problems.append(_problem(file, "required", "must not be empty when country is empty: give the region the "
+                                 "action covers", row=row, column="region"))
+    expected = country.map(lambda c: country_region.get(c, pd.NA) if pd.notna(c) else pd.NA)
+    for row in flagged(both & region.notna() & expected.notna() & (expected.astype(object) != region.astype(object))):
+        code = str(country[row])
+        problems.append(_problem(
+            file, "region_mismatch",
+            f"must be the region of {describe(code)}, which is {country_region[code]!r} in "
+            f"{countries.raw.file if countries else 'countries.csv'} (row {country_row[code]}), got "
+            f"{quote(region[row])}; correct it or leave it empty", row=row, column="region", value=raw.at[row, "region"]))
+    committed, disbursed = column("committed"), column("disbursed")
+    amounts = usable("committed") & usable("disbursed") & committed.notna() & disbursed.notna()
+    for row in flagged(amounts & (disbursed.astype("Float64") > committed.astype("Float64"))):
+        problems.append(_problem(
+            file, "disbursed_gt_committed",
+            f"must not be larger than committed ({raw.at[row, 'committed']}), got {quote(raw.at[row, 'disbursed'])}; "
+            "check both amounts", row=row, column="disbursed", value=raw.at[row, "disbursed"]))
+    action_ids = column("action_id")
+    for row in flagged(usable("committed") & committed.isna()):
+        action = action_ids[row]
+        name = f"action {action}" if pd.notna(action) else "this action"
+        problems.append(_problem(file, "no_amount", f"is empty: {name} has no reported amount; it is left out of the "
+                                 "sums and counted among actions without amount", row=row, column="committed"))
     return problems
 
 
