@@ -208,12 +208,22 @@ def test_check_catalog_fails_with_every_msgid(tmp_path, monkeypatch):
     message = str(err.value)
     assert "2 message(s)" in message and "'Contents'" in message and "'Rank'" in message
     assert "Year" not in message
-    translations.cache_clear()
-    try:
-        with pytest.raises(ReportgenError, match="'Contents'"):
-            translations("xx")
-    finally:
-        translations.cache_clear()
+    with pytest.raises(ReportgenError, match="'Contents'"):
+        translations("xx")
+
+
+def test_an_edited_catalog_is_read_again(tmp_path, monkeypatch):
+    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    po.write_text(header + 'msgid "Year"\nmsgstr "Année"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
+    assert translations("xx").gettext("Year") == "Année"
+    assert translations("xx") is translations("xx")
+    po.write_text(header + 'msgid "Year"\nmsgstr "An"\n', encoding="utf-8")
+    os.utime(po, ns=(po.stat().st_atime_ns, po.stat().st_mtime_ns + 1_000_000))
+    assert translations("xx").gettext("Year") == "An"
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

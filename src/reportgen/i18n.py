@@ -225,9 +225,20 @@ def check_catalog(lang: str, catalog: Catalog | None = None) -> None:
         )
 
 
-@functools.lru_cache(maxsize=None)
 def translations(lang: str) -> gettext.GNUTranslations:
-    """The checked gettext catalog of ``lang``, compiled in memory from its ``.po`` file (once per process)."""
+    """The checked gettext catalog of ``lang``, compiled in memory from its ``.po`` file.
+
+    Compiled once per process and version of the file (a long-running preview sees an edited catalog).
+    """
+    try:
+        stamp = catalog_path(lang).stat().st_mtime_ns
+    except (OSError, ValueError):
+        stamp = None
+    return _translations(lang, stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _translations(lang: str, stamp: int | None) -> gettext.GNUTranslations:
     catalog = read_catalog(lang)
     check_catalog(lang, catalog)
     buffer = io.BytesIO()
