@@ -6,6 +6,8 @@
 # Reads as an index: configuration and its validation, the rule files in pipeline order, then `rule all`.
 # Rules are thin; the work is done by `reportgen` subcommands (src/reportgen/), where it is tested.
 
+import shlex
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -32,8 +34,8 @@ rule all:
 
 
 onsuccess:
-    shell(f"reportgen summary --output {OUT:q} --data {DATA:q} || true")
+    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)}")
 
 
 onerror:
-    shell(f"reportgen summary --output {OUT:q} --data {DATA:q} || true")
+    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} || true")

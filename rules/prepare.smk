@@ -23,7 +23,7 @@ rule prepare:
             --output {OUT:q} \
             --languages {params.languages} \
             --shards {params.shards} \
-            --templates {params.templates:q} \
-            --data-date {params.data_date:q} \
+            --templates={params.templates:q} \
+            --data-date={params.data_date:q} \
             --log {log:q}
         """

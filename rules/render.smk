@@ -29,10 +29,10 @@ rule render:
             --jobs {threads} \
             --data {DATA:q} \
             --output {OUT:q} \
-            --pdf-variant {params.pdf_variant:q} \
-            --public-url {params.public_url:q} \
-            --templates {params.templates:q} \
-            --data-date {params.data_date:q} \
+            --pdf-variant={params.pdf_variant:q} \
+            --public-url={params.public_url:q} \
+            --templates={params.templates:q} \
+            --data-date={params.data_date:q} \
             --render-timeout {params.timeout} \
             --render-memory-mb {params.memory} \
             --log {log:q}
