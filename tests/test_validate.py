@@ -671,3 +671,22 @@ def test_report_into_an_unwritable_place_is_a_reportgen_error(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(ReportgenError):
         write_report([], tmp_path / "file" / "out", tmp_path)
+
+
+def test_a_misnamed_table_is_suggested(tiny_dataset_files, write_dataset, tmp_path):
+    tiny_dataset_files["Action.csv"] = tiny_dataset_files.pop("actions.csv")
+    result = validate_dataset(write_dataset(tmp_path, tiny_dataset_files))
+    [p] = result.errors
+    assert (p.file, p.rule) == ("actions.csv", "missing_file") and "Action.csv" in p.message
+
+
+def test_a_yaml_alias_bomb_is_not_expanded(tmp_path):
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 12):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    lines += ["id: *a11", "title: {fr: *a11, en: *a11}", "currency: *a11", "languages: *a11"]
+    (tmp_path / "evaluation.yaml").write_text("\n".join(lines) + "\n")
+    result = validate_dataset(tmp_path)
+    assert {(p.column, p.rule) for p in result.errors} >= {("id", "type"), ("currency", "type"),
+                                                            ("languages", "allowed")}
+    assert all(len(p.message) < 1000 for p in result.problems)

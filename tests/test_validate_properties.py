@@ -55,6 +55,11 @@ yaml_value = st.recursive(
 )
 
 
+def excel_row(values: list) -> list:
+    """Values openpyxl accepts (it refuses control characters in text)."""
+    return [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
+
+
 def rows_of(text: str) -> tuple[str, list[list[str]]]:
     separator = sniff_separator(text)
     return separator, list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
@@ -127,10 +132,10 @@ def mutation(draw, files: dict) -> None:
             _, rows = rows_of(files.pop(name))
             workbook = openpyxl.Workbook()
             for row in rows:
-                cells = [draw(excel_value) if draw(st.integers(0, 9)) == 0 else v for v in row]
-                workbook.active.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in cells])
+                workbook.active.append(excel_row([draw(excel_value) if draw(st.integers(0, 9)) == 0 else v
+                                                  for v in row]))
             if draw(st.booleans()):
-                workbook.active.append(draw(st.lists(excel_value, max_size=12)))
+                workbook.active.append(excel_row(draw(st.lists(excel_value, max_size=12))))
             buffer = io.BytesIO()
             workbook.save(buffer)
             files[name.replace(".csv", ".xlsx")] = buffer.getvalue()

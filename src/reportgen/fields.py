@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -89,9 +90,22 @@ class CellError:
     message: str
 
 
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel, _PREVIEW.maxlist, _PREVIEW.maxdict, _PREVIEW.maxstring, _PREVIEW.maxother = 2, 4, 4, 40, 40
+
+
+def preview(value: object) -> str:
+    """A short text for any value; containers are abbreviated (a YAML alias bomb must not be expanded)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, dict, set)):
+        return _PREVIEW.repr(value)
+    return str(value)
+
+
 def quote(value: object) -> str:
     """A value as messages show it: ``'12,5O0'``, with invisible spaces made visible."""
-    text = str(value)
+    text = preview(value)
     if len(text) > 80:
         text = text[:77] + "…"
     return "'" + text.replace("\u00a0", "\\u00a0").replace("\u202f", "\\u202f") + "'"

@@ -338,10 +338,13 @@ class YamlDocument:
 
 
 def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int], problems: list[Problem],
-          rel: str, depth: int = 0) -> None:
-    """Record key lines and report duplicated keys, down to a few levels (all evaluation.yaml needs)."""
-    if depth > 4 or not isinstance(node, yaml.MappingNode):
+          rel: str, depth: int = 0, seen_nodes: set[int] | None = None) -> None:
+    """Record key lines and report duplicated keys, down to a few levels (all evaluation.yaml needs); a node
+    reached again through an alias is not walked again."""
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if depth > 4 or not isinstance(node, yaml.MappingNode) or id(node) in seen_nodes:
         return
+    seen_nodes.add(id(node))
     seen: dict[str, int] = {}
     for key_node, value_node in node.value:
         key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
@@ -353,7 +356,7 @@ def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], i
             continue
         seen[key] = line
         lines[(*path, key)] = line
-        _walk(value_node, (*path, key), lines, problems, rel, depth + 1)
+        _walk(value_node, (*path, key), lines, problems, rel, depth + 1, seen_nodes)
 
 
 def read_yaml(root: Path, rel: str = "evaluation.yaml") -> tuple[YamlDocument | None, list[Problem]]:

@@ -19,10 +19,11 @@ from babel.numbers import list_currencies
 
 from . import atomic
 from .errors import Problem, has_errors
-from .fields import Field, did_you_mean, hint, parse_column, quote
+from .fields import Field, did_you_mean, hint, parse_column, preview, quote
 from .iso3166 import country_name, describe, suggest_country
 from .load import RawTable, list_files, problem, read_table, read_text, read_yaml
 from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator
+from .report_html import render_report
 from .schema import (
     EVALUATION_KEY_NAMES,
     GLOBAL_SCOPE,
@@ -160,10 +161,10 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
         elif not raw_languages:
             report("required", ("languages",), "must list at least one language: fr and/or en")
         else:
-            for item in raw_languages:
+            for item in raw_languages[:10]:
                 if not isinstance(item, str) or item not in LANGUAGES:
                     report("allowed", ("languages",), f"must be fr or en, got {quote(item)}"
-                           + hint(did_you_mean(str(item), LANGUAGES)), item)
+                           + hint(did_you_mean(preview(item), LANGUAGES)), item)
                 elif item in languages:
                     report("unique", ("languages",), f"lists {item} twice; list each language once", item)
                 else:
@@ -251,7 +252,7 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
 
 
 def _short(value: object) -> str:
-    text = str(value)
+    text = preview(value)
     return text if len(text) <= 200 else text[:199] + "…"
 
 
@@ -579,6 +580,17 @@ def build_dataset(root: Path, evaluation: Evaluation, tables: dict[str, CheckedT
 # ---------------------------------------------------------------------------------------------------------------
 
 
+def _similar_file(root: Path, name: str) -> str | None:
+    """A file of ``root`` whose name is close to ``{name}.csv`` (``action.csv``, ``Actions.CSV``), if any."""
+    try:
+        candidates = [p.name for p in root.iterdir() if p.suffix.lower() in (".csv", ".xlsx", ".xls", ".ods")]
+    except OSError:
+        return None
+    close = did_you_mean(f"{name}.csv", candidates, cutoff=0.75) or did_you_mean(f"{name}.xlsx", candidates,
+                                                                                  cutoff=0.75)
+    return f"the file {close} (rename it)" if close else None
+
+
 def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> ValidationResult:
     """Check every file of ``data_dir`` against the contract; return all problems and, without error, the Dataset.
 
@@ -614,7 +626,8 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
             if table.required and not read_problems:
                 columns = ", ".join(f.name for f in table.fields if f.column_required)
                 problems.append(_problem(f"{name}.csv", "missing_file", f"is missing: every dataset needs "
-                                         f"{name}.csv (or {name}.xlsx) with the columns {columns}"))
+                                         f"{name}.csv (or {name}.xlsx) with the columns {columns}"
+                                         + hint(_similar_file(root, name))))
             continue
         source_files[raw.file] = raw.sha256
         result, table_problems = check_table(table, raw, ctx)
@@ -651,8 +664,6 @@ def report_json(problems: list[Problem]) -> str:
 def write_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> None:
     """Write ``{output_dir}/validation.json`` and ``validation.html`` (atomically; raises ReportgenError when the
     folder cannot be written)."""
-    from .report_html import render_report
-
     output_dir = Path(output_dir)
     ordered = sorted(problems, key=sort_key)
     atomic.write_text(output_dir / "validation.json", report_json(ordered))
