@@ -12,6 +12,7 @@ import difflib
 import math
 import re
 import reprlib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -103,12 +104,19 @@ def preview(value: object) -> str:
     return str(value)
 
 
+def _visible(ch: str) -> str:
+    """Invisible characters (no-break spaces, zero-width spaces, controls) as ``\\u00a0``; others unchanged."""
+    if ch == " " or (ch.isprintable() and unicodedata.category(ch) not in ("Zs", "Cf")):
+        return ch
+    return f"\\u{ord(ch):04x}"
+
+
 def quote(value: object) -> str:
-    """A value as messages show it: ``'12,5O0'``, with invisible spaces made visible."""
+    """A value as messages show it: ``'12,5O0'``, with invisible characters made visible."""
     text = preview(value)
     if len(text) > 80:
         text = text[:77] + "…"
-    return "'" + text.replace("\u00a0", "\\u00a0").replace("\u202f", "\\u202f") + "'"
+    return "'" + "".join(_visible(ch) for ch in text) + "'"
 
 
 def did_you_mean(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
