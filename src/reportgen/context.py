@@ -225,7 +225,8 @@ _CHART_CACHE_MAX = 512
 
 def chart_svg(function: str, **inputs: Any) -> bytes:
     """SVG bytes of ``reportgen.charts.<function>(**inputs)``, cached by a hash of the inputs."""
-    key = hashlib.sha256(json.dumps([function, inputs], sort_keys=True, default=str).encode()).hexdigest()
+    # Keyword arguments sorted by name; values keep their order (the order of series is part of the chart).
+    key = hashlib.sha256(json.dumps([function, sorted(inputs.items())], default=str).encode()).hexdigest()
     svg = _CHART_CACHE.get(key)
     if svg is None:
         from . import charts
@@ -613,7 +614,8 @@ class _Builder:
             "year_channel": {**self.chart(
                 "stacked_bar_svg",
                 categories=[str(r["year"]) for r in yc["rows"]],
-                series={lbl["channel"][c]: [r["amounts"][i] for r in yc["rows"]] for i, c in enumerate(CHANNELS)},
+                series={_cap(lbl["channel"][c]): [r["amounts"][i] for r in yc["rows"]]
+                        for i, c in enumerate(CHANNELS)},
                 currency=self.ev.currency, lang=self.lang),
                 "summary": self.key_series(by_year)},
             "regions": {**self.chart(
@@ -629,7 +631,7 @@ class _Builder:
                 "top": partners["rows"][0] if partners["rows"] else None},
             "pillars": {**self.chart(
                 "hbar_svg",
-                labels=[p["label"] for p in pillars], values=[p["committed"] or 0.0 for p in pillars],
+                labels=[_cap(p["label"]) for p in pillars], values=[p["committed"] or 0.0 for p in pillars],
                 currency=self.ev.currency, lang=self.lang),
                 "top": max(pillars, key=lambda p: p["committed"] or 0.0) if pillars else None},
         }
@@ -800,6 +802,10 @@ def _mean_rating(ratings: pd.DataFrame) -> float | None:
     return float((means * n).sum() / n.sum())
 
 
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _natural(text: str) -> tuple:
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
 
@@ -836,6 +842,7 @@ def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_d
     """
     ev = ds.evaluation
     lang = lang or ev.languages[0]
+    _ = gettext_for(lang)
     groups = []
     for g in catalog.get("groups", []):
         glang = g["lang"]
@@ -877,10 +884,10 @@ def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_d
         "currency": ev.currency,
         "root": Verbatim(""),
         "stylesheet": Verbatim("assets/css/index.css"),
-        "series": gettext_for(lang)("Evaluation no. %(number)s") % {"number": ev.id},
+        "series": _("Evaluation no. %(number)s") % {"number": ev.id},
         "doc_title": ev.title.get(lang, ""),
         "running_title": ev.title.get(lang, ""),
-        "description": gettext_for(lang)("Publications and data of evaluation no. %(number)s: %(title)s") % {
+        "description": _("Publications and data of evaluation no. %(number)s: %(title)s") % {
             "number": ev.id, "title": ev.title.get(lang, "")},
         "evaluation": {
             "id": ev.id, "title": ev.title.get(lang, ""), "subtitle": (ev.subtitle or {}).get(lang, ""),

@@ -1,0 +1,193 @@
+"""Template contexts: what each publication is given, computed from the tiny dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import TINY_DATASET, write_dataset
+
+from reportgen import context as context_module
+from reportgen.aggregate import compute_figures
+from reportgen.context import (
+    RenderSettings,
+    build_context,
+    chart_svg,
+    href_of,
+    normalise_headings,
+    split_narrative,
+)
+from reportgen.errors import ReportgenError
+from reportgen.model import Doc
+from reportgen.render import Verbatim
+from reportgen.validate import validate_dataset
+
+
+def load(root: Path):
+    result = validate_dataset(root)
+    assert result.dataset is not None, [str(p) for p in result.problems]
+    return result.dataset, compute_figures(result.dataset)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return load(write_dataset(tmp_path_factory.mktemp("tiny") / "data", TINY_DATASET))
+
+
+SETTINGS = RenderSettings(data_date="2014-03")
+
+
+# --- pure helpers ----------------------------------------------------------------------------------------------
+
+
+def test_links_between_publications_are_relative():
+    syn, region, country = Doc("fr", "synthesis"), Doc("fr", "region", "see"), Doc("fr", "country", "NGA")
+    assert href_of(region, frm=syn) == "../fr/regions/see.html"
+    assert href_of(syn, frm=country) == "../../fr/synthesis.html"
+    assert href_of(Doc("en", "country", "NGA"), frm=country) == "../../en/countries/NGA.html"
+
+
+def test_split_narrative_by_heading():
+    text = (
+        "*Notice: figures are illustrative.*\n\n"
+        "## Context\n\nSome context.\n\n"
+        "## History\n\nA part with its own heading.\n\n"
+        "## Conclusions\n\nWe conclude.\n\n### Detail\n\nMore.\n"
+    )
+    parts = split_narrative(text)
+    assert parts["notice"] == [(None, "*Notice: figures are illustrative.*")]
+    assert parts["context"] == [(None, "Some context."), ("History", "A part with its own heading.")]
+    assert parts["conclusions"] == [(None, "We conclude.\n\n### Detail\n\nMore.")]
+    assert parts["method"] == []
+    # French headings; no heading at all
+    assert split_narrative("## Méthode\n\nx\n\n## Contexte\n\ny")["method"] == [(None, "x")]
+    assert split_narrative("Just text.") == {"notice": [], "method": [], "context": [(None, "Just text.")],
+                                             "conclusions": []}
+
+
+def test_split_narrative_ignores_headings_in_code():
+    parts = split_narrative("## Context\n\n```\n## Conclusions\n```\n")
+    assert parts["conclusions"] == []
+    assert "## Conclusions" in parts["context"][0][1]
+
+
+def test_normalise_headings_makes_the_highest_heading_level_one():
+    assert normalise_headings("## A\n\n### B\n") == "# A\n\n## B\n"
+    assert normalise_headings("# A\n\n### B\n") == "# A\n\n### B\n"
+    assert normalise_headings("text only") == "text only"
+    assert normalise_headings("### A\n```\n### code\n```\n") == "# A\n```\n### code\n```\n"
+
+
+def test_chart_svg_is_cached_by_inputs(monkeypatch):
+    calls = []
+
+    def fake(**kwargs):
+        calls.append(kwargs)
+        return "<svg/>"
+
+    from reportgen import charts
+
+    monkeypatch.setattr(charts, "fake_chart_svg", fake, raising=False)
+    monkeypatch.setattr(context_module, "_CHART_CACHE", {})
+    a = chart_svg("fake_chart_svg", categories=["2007"], values=[1.0], lang="fr")
+    b = chart_svg("fake_chart_svg", lang="fr", values=[1.0], categories=["2007"])
+    c = chart_svg("fake_chart_svg", categories=["2007"], values=[2.0], lang="fr")
+    assert a == b == c == b"<svg/>"
+    assert len(calls) == 2
+
+
+# --- contexts ------------------------------------------------------------------------------------------------------
+
+
+def test_common_keys(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("fr", "country", "NGA"), ds, figures, settings=SETTINGS)
+    assert ctx["lang"] == "fr" and ctx["kind"] == "country" and ctx["currency"] == "EUR"
+    assert ctx["root"] == "../../"
+    assert ctx["stylesheet"] == "../../assets/css/country.css"
+    assert ctx["links"]["index"] == "../../index.html"
+    assert ctx["links"]["synthesis"] == "../../fr/synthesis.html"
+    assert ctx["links"]["workbook"] == "../../data/figures.xlsx"
+    assert ctx["links"]["languages"] == [{"lang": "en", "label": "English", "href": "../../en/countries/NGA.html"}]
+    assert ctx["series"] == "Évaluation n° 128"
+    assert ctx["data_date"] == "2014-03"
+    assert isinstance(ctx["root"], Verbatim) and isinstance(ctx["stylesheet"], Verbatim)
+    syn = build_context(Doc("en", "synthesis"), ds, figures, settings=SETTINGS)
+    assert syn["root"] == "../" and syn["links"]["languages"][0]["label"] == "Français"
+
+
+def test_data_date_defaults_to_the_evaluation_month(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("en", "country", "NGA"), ds, figures, settings=RenderSettings())
+    assert ctx["data_date"] == "2014-03"
+    ctx = build_context(Doc("en", "country", "NGA"), ds, figures, settings=RenderSettings(data_date="2015-06-30"))
+    assert ctx["data_note"]["date"] == "2015-06-30"
+
+
+def test_country_context(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("en", "country", "NGA"), ds, figures, settings=SETTINGS)
+    assert ctx["country"]["name"] == "Nigeria" and ctx["country"]["region"] == "west-africa"
+    assert ctx["country"]["region_href"] == "../../en/regions/west-africa.html"
+    assert ctx["totals"]["committed"] == 350000.0 and ctx["totals"]["actions"] == 2
+    assert ctx["rank"] == 1 and ctx["of"] == 5
+    assert [a["action_id"] for a in ctx["actions"]["rows"]] == ["A-001", "A-008"]
+    assert ctx["actions"]["more"] == 0
+    assert [r["rec_id"] for r in ctx["recommendations"]] == ["R5"]
+    assert {i["indicator"] for i in ctx["indicators"]} == {"tip_tier", "victims_identified"}
+    assert ctx["narrative"] is not None and "major country of origin" in ctx["narrative"]
+    assert ctx["charts"]["by_year"]["uri"].startswith("data:image/svg+xml;base64,")
+    assert ctx["charts"]["by_year"]["summary"]["max_year"] == 2011
+    assert ctx["doc_title"] == "Nigeria: country brief"
+
+
+def test_country_actions_are_bounded(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("en", "country", "NGA"), ds, figures, settings=RenderSettings(max_country_actions=1))
+    assert len(ctx["actions"]["rows"]) == 1 and ctx["actions"]["more"] == 1 and ctx["actions"]["total"] == 2
+
+
+def test_region_context(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("fr", "region", "see"), ds, figures, settings=SETTINGS)
+    assert ctx["region"]["name"] == "Europe du Sud-Est"
+    assert ctx["regional_actions"] == 1
+    assert {c["code"] for c in ctx["countries"]} == {"ALB", "XKX"}
+    assert {c["name"] for c in ctx["countries"]} == {"Albanie", "Kosovo"}
+    # Recommendations scoped to the region (R3) or one of its countries (none here)
+    assert [r["rec_id"] for r in ctx["recommendations"]] == ["R3"]
+    assert ctx["data_note"]["regional_actions"] == 1
+
+
+def test_synthesis_context(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("en", "synthesis"), ds, figures, settings=SETTINGS)
+    assert ctx["totals"]["actions"] == 8 and ctx["totals"]["actions_without_amount"] == 1
+    assert [c["code"] for c in ctx["year_channel"]["channels"]] == ["bilateral", "regional", "multilateral"]
+    assert ctx["year_channel"]["total"] == pytest.approx(figures.totals.committed)
+    assert [r["year"] for r in ctx["year_channel"]["rows"]] == [2007, 2008, 2009, 2010, 2011]
+    assert {r["code"] for r in ctx["regions"]} == {"see", "west-africa", "asia"}
+    assert all(r["href"] == f"../en/regions/{r['code']}.html" for r in ctx["regions"])
+    # Global recommendations first, then regional, then country ones
+    assert [r["rec_id"] for r in ctx["recommendations"]] == ["R1", "R2", "R3", "R4", "R5", "R6"]
+    assert ctx["annex"]["truncated"] is False and ctx["annex"]["shown"] == 8
+    assert [p["heading"] for p in ctx["narrative"]["context"]] == [None]
+    assert set(ctx["charts"]) == {"year_channel", "regions", "partners", "pillars"}
+
+
+def test_synthesis_annex_is_bounded(tiny):
+    ds, figures = tiny
+    ctx = build_context(Doc("en", "synthesis"), ds, figures, settings=RenderSettings(max_annex_rows=3))
+    annex = ctx["annex"]
+    assert annex["truncated"] and annex["shown"] == 3 and annex["total"] == 8
+    # The largest commitments, listed by year
+    assert {a["action_id"] for a in annex["rows"]} == {"A-002", "A-008", "A-001"}
+    assert [a["year"] for a in annex["rows"]] == sorted(a["year"] for a in annex["rows"])
+
+
+def test_a_language_the_evaluation_does_not_have_is_refused(tmp_path):
+    files = dict(TINY_DATASET)
+    ds, figures = load(write_dataset(tmp_path / "data", files))
+    ds.evaluation = type(ds.evaluation)(**{**ds.evaluation.__dict__, "languages": ("fr",)})
+    with pytest.raises(ReportgenError, match="'en'"):
+        build_context(Doc("en", "synthesis"), ds, figures, settings=SETTINGS)

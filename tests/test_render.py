@@ -1,0 +1,193 @@
+"""The one Jinja environment: autoescape, strict undefined, strict gettext, filters, French finalize, overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import pytest
+from markupsafe import Markup
+
+from reportgen.errors import ReportgenError
+from reportgen.render import (
+    KIND_TEMPLATE,
+    Verbatim,
+    make_environment,
+    render_template,
+    resolve_files,
+    template_dependencies,
+    templates_root,
+)
+from reportgen.typography import NBSP, NNBSP
+
+
+@pytest.fixture(scope="module")
+def fr():
+    return make_environment("fr", template_dirs=[templates_root()])
+
+
+@pytest.fixture(scope="module")
+def en():
+    return make_environment("en", template_dirs=[templates_root()])
+
+
+def render(env, source: str, **context) -> str:
+    return env.from_string(source).render(currency="EUR", **context)
+
+
+# --- the environment -------------------------------------------------------------------------------------------
+
+
+def test_templates_root_has_every_template():
+    root = templates_root()
+    for name in KIND_TEMPLATE.values():
+        assert (root / name).is_file(), name
+    assert (root / "css" / "common.css").is_file()
+
+
+def test_autoescape_is_on_for_every_template(en):
+    assert render(en, "{{ t }}", t="<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert render(en, '<a title="{{ t }}">', t='" onmouseover="x') == '<a title="&#34; onmouseover=&#34;x">'
+    # Even a template whose name does not end in .html or .j2
+    assert en.autoescape is True
+
+
+def test_data_is_never_compiled_as_a_template(en, fr):
+    for env in (en, fr):
+        assert render(env, "{{ t }}", t="{{ 7*7 }} {% if 1 %}x{% endif %}") == "{{ 7*7 }} {% if 1 %}x{% endif %}"
+
+
+def test_strict_undefined(en):
+    with pytest.raises(jinja2.UndefinedError):
+        render(en, "{{ missing }}")
+    with pytest.raises(jinja2.UndefinedError):
+        render(en, "{{ d.missing }}", d={})
+
+
+def test_a_missing_variable_fails_the_render_with_a_clear_message(en):
+    template = en.from_string("{{ evaluation.title }} {{ nowhere }}")
+    with pytest.raises(ReportgenError, match="nowhere"):
+        render_template(template, {"evaluation": {"title": "x"}}, what="fr/synthesis")
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(ReportgenError, match="de"):
+        make_environment("de", template_dirs=[templates_root()])
+
+
+def test_gettext_translates_and_escapes_its_variables(fr, en):
+    assert render(en, '{{ _("Contents") }}') == "Contents"
+    assert render(fr, '{{ _("Contents") }}') == "Sommaire"
+    out = render(en, '{{ _("Regional brief: %(region)s", region=r) }}', r="<b>Asia</b>")
+    assert out == "Regional brief: &lt;b&gt;Asia&lt;/b&gt;"
+
+
+def test_a_message_missing_from_the_french_catalog_fails_the_render(fr, en):
+    with pytest.raises(ReportgenError, match="no translation.*not a message of the catalog"):
+        render(fr, '{{ _("not a message of the catalog") }}')
+    # English is the language of the message ids: the id itself is the text.
+    assert render(en, '{{ _("not a message of the catalog") }}') == "not a message of the catalog"
+
+
+# --- filters: every number goes through them ----------------------------------------------------------------------
+
+
+def test_money_percent_number_per_language(fr, en):
+    assert render(fr, "{{ 1234567|money }}") == f"1{NNBSP}234{NNBSP}567{NBSP}€"
+    assert render(en, "{{ 1234567|money }}") == "€1,234,567"
+    assert render(fr, "{{ 0.125|percent }}") == f"12,5{NBSP}%"
+    assert render(en, "{{ 0.125|percent }}") == "12.5%"
+    assert render(en, "{{ 0.12|percent(0) }}") == "12%"
+    assert render(fr, "{{ 1234.5|number(1) }}") == f"1{NNBSP}234,5"
+    assert render(en, "{{ 1234|number }}") == "1,234"
+
+
+def test_missing_values_print_a_dash(en):
+    assert render(en, "{{ none|money }} {{ none|percent }} {{ none|number }} {{ none|year }}") == "– – – –"
+
+
+def test_currency_comes_from_the_context(en):
+    assert en.from_string("{{ 1500|money }}").render(currency="USD") == "$1,500"
+
+
+def test_years_page_numbers_and_codes_are_never_grouped(fr, en):
+    for env in (fr, en):
+        assert render(env, "{{ 2014|year }} {{ 2014.0|year }}") == "2014 2014"
+
+
+def test_months_and_dates(fr, en):
+    assert render(fr, '{{ "2014-03"|month }}') == "mars 2014"
+    assert render(en, '{{ "2014-03"|month }}') == "March 2014"
+    assert render(fr, '{{ "2014-03-01"|date }}') == f"1er{NBSP}mars 2014"
+    assert render(en, '{{ "2014-03"|date }}') == "March 2014"
+
+
+def test_filesize(fr, en):
+    assert render(en, "{{ 999|filesize }}") == f"999{NBSP}bytes"
+    assert render(en, "{{ 1234567|filesize }}") == f"1.2{NBSP}MB"
+    assert render(fr, "{{ 1234567|filesize }}") == f"1,2{NBSP}Mo"
+
+
+# --- French typography, applied once in finalize -------------------------------------------------------------------
+
+
+def test_french_finalize_applies_to_data_text(fr, en):
+    text = "Pourquoi ? Attention : « traite » n°128!"
+    out = render(fr, "{{ t }}", t=text)
+    assert out == f"Pourquoi{NNBSP}? Attention{NBSP}: «{NBSP}traite{NBSP}» n°{NBSP}128{NNBSP}!"
+    assert render(en, "{{ t }}", t=text) == text
+
+
+def test_french_finalize_applies_to_translated_messages_and_their_variables(fr):
+    # The catalog says "Fiche régionale : %(region)s" (an ordinary space): the filter makes it a no-break one.
+    out = render(fr, '{{ _("Regional brief: %(region)s", region=r) }}', r="Asie ?")
+    assert out == f"Fiche régionale{NBSP}: Asie{NNBSP}?"
+
+
+def test_french_finalize_applies_to_markup_text_only(fr):
+    html = Markup('<p title="a : b">Quoi ? <a href="https://x.org/a?b=c">lien</a></p>')
+    out = render(fr, "{{ h }}", h=html)
+    assert out == f'<p title="a : b">Quoi{NNBSP}? <a href="https://x.org/a?b=c">lien</a></p>'
+
+
+def test_french_finalize_is_applied_once_and_is_idempotent(fr):
+    once = render(fr, "{{ t }}", t="Note : oui !")
+    assert render(fr, "{{ t }}", t=once) == once
+
+
+def test_verbatim_strings_are_left_alone(fr):
+    uri = Verbatim("data:image/svg+xml;base64,PHN2Zz4 ; x")
+    assert render(fr, "{{ u }}", u=uri) == "data:image/svg+xml;base64,PHN2Zz4 ; x"
+    assert render(fr, "{{ u|verbatim }}", u="a ; b") == "a ; b"
+
+
+# --- template folders and dependencies -----------------------------------------------------------------------------
+
+
+def test_the_override_folder_wins(tmp_path: Path):
+    (tmp_path / "partials").mkdir()
+    (tmp_path / "partials" / "site_footer.html.j2").write_text("<footer>OVERRIDDEN {{ series }}</footer>\n")
+    env = make_environment("en", template_dirs=[tmp_path, templates_root()])
+    template = env.get_template("partials/site_footer.html.j2")
+    assert template.render(series="Evaluation no. 1").strip() == "<footer>OVERRIDDEN Evaluation no. 1</footer>"
+    # Templates the override folder does not have still come from templates/
+    assert Path(env.get_template("base.html.j2").filename).parent == templates_root()
+
+
+def test_template_dependencies_list_templates_stylesheets_and_fonts():
+    for kind in ("synthesis", "region", "country", "index"):
+        deps = template_dependencies(kind)
+        assert KIND_TEMPLATE[kind] in deps
+        assert "base.html.j2" in deps
+        assert f"css/{kind}.css" in deps and "css/common.css" in deps
+        assert "fonts/NotoSerif-Regular.ttf" in deps and "fonts/NotoSans-Bold.ttf" in deps
+        assert all((templates_root() / name).is_file() for name in deps), deps
+    with pytest.raises(ReportgenError):
+        template_dependencies("poster")
+
+
+def test_resolve_files_prefers_the_override(tmp_path: Path):
+    (tmp_path / "css").mkdir()
+    (tmp_path / "css" / "country.css").write_text("/* mine */")
+    files = resolve_files(["css/country.css", "css/common.css"], [tmp_path, templates_root()])
+    assert files == [tmp_path / "css" / "country.css", templates_root() / "css" / "common.css"]

@@ -1,0 +1,372 @@
+"""The published HTML, parsed: structure, accessibility basics, figures per language, links, escaping; and PDFs of
+the three kinds rendered from that HTML (pages, fonts, a PNG of the first pages for a reviewer)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import jinja2
+import pytest
+from bs4 import BeautifulSoup
+from conftest import TINY_DATASET, write_dataset
+
+from reportgen import render as render_module
+from reportgen.aggregate import compute_figures, data_tables
+from reportgen.context import RenderSettings, build_context
+from reportgen.i18n import Formatter
+from reportgen.model import Doc
+from reportgen.render import make_environment, render_html, render_index, templates_root
+from reportgen.typography import NBSP, NNBSP
+from reportgen.validate import validate_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+SETTINGS = RenderSettings(data_date="2014-03")
+
+
+class RecordingLoader(jinja2.BaseLoader):
+    """Wraps a loader and records the names of the templates it loads."""
+
+    def __init__(self, loader):
+        self.loader = loader
+        self.names: set[str] = set()
+
+    def get_source(self, environment, name):
+        self.names.add(name)
+        return self.loader.get_source(environment, name)
+
+    def __getattr__(self, attr):
+        return getattr(self.loader, attr)
+
+
+def plan(ds) -> list[Doc]:
+    regions = sorted(set(ds.actions["region"].dropna().astype(str)))
+    countries = sorted(set(ds.actions["country"].dropna().astype(str)))
+    docs = []
+    for lang in ds.evaluation.languages:
+        docs.append(Doc(lang, "synthesis"))
+        docs += [Doc(lang, "region", r) for r in regions]
+        docs += [Doc(lang, "country", c) for c in countries]
+    return docs
+
+
+def build_tree(data_dir: Path, out: Path, *, settings: RenderSettings = SETTINGS, template_dirs=None,
+               docs: list[Doc] | None = None) -> dict:
+    """Publish the HTML of every publication (and index.html, assets, data files) as the build lays them out."""
+    from reportgen.export import write_data
+
+    result = validate_dataset(data_dir)
+    assert result.dataset is not None, [str(p) for p in result.problems]
+    ds = result.dataset
+    figures = compute_figures(ds)
+    dirs = template_dirs or [templates_root()]
+    envs: dict[tuple[str, str], jinja2.Environment] = {}  # one per language and kind, to record what it loads
+    docs = docs if docs is not None else plan(ds)
+    for doc in docs:
+        env = envs.get((doc.lang, doc.kind))
+        if env is None:
+            env = envs[(doc.lang, doc.kind)] = make_environment(doc.lang, template_dirs=dirs)
+            env.loader = RecordingLoader(env.loader)
+        html = render_html(doc, build_context(doc, ds, figures, settings=settings), env)
+        path = out / f"{doc.stem}.html"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    for sub in ("css", "fonts"):
+        shutil.copytree(templates_root() / sub, out / "assets" / sub, dirs_exist_ok=True)
+    write_data(data_tables(ds, figures), out / "data", epoch=0)
+    catalog = {"groups": [], "data_files": [], "validation_href": "", "changes_href": ""}
+    for lang in ds.evaluation.languages:
+        group = {"lang": lang, "synthesis": [], "regions": [], "countries": []}
+        for doc in docs:
+            if doc.lang == lang:
+                entry = {"key": doc.key, "kind": doc.kind, "code": doc.code or "", "lang": lang, "title": doc.key,
+                         "pages": 2, "pdf_href": f"{doc.stem}.pdf", "html_href": f"{doc.stem}.html",
+                         "pdf_bytes": 123456, "available": True, "status": "built"}
+                group[{"synthesis": "synthesis", "region": "regions", "country": "countries"}[doc.kind]].append(entry)
+        catalog["groups"].append(group)
+    catalog["data_files"] = [{"name": p.name, "href": f"data/{p.name}", "bytes": p.stat().st_size}
+                             for p in sorted((out / "data").iterdir())]
+    env = envs[("", "index")] = make_environment(ds.evaluation.languages[0], template_dirs=dirs)
+    env.loader = RecordingLoader(env.loader)
+    (out / "index.html").write_text(render_index(catalog, ds, env), encoding="utf-8")
+    loaded: dict[str, set[str]] = {}
+    for (_lang, kind), e in envs.items():
+        loaded.setdefault(kind, set()).update(e.loader.names)
+    return {"ds": ds, "figures": figures, "docs": docs, "loaded": loaded}
+
+
+TRICKY_TITLE = "<script>alert(1)</script> {{ 7*7 }} Pourquoi ? « Projet » : n°12"
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    files = dict(TINY_DATASET)
+    files["actions.csv"] = files["actions.csv"].replace(
+        "Appui à l'agence nationale NAPTIP", '"' + TRICKY_TITLE + '"')
+    data = write_dataset(tmp_path_factory.mktemp("tiny") / "data", files)
+    out = tmp_path_factory.mktemp("output")
+    info = build_tree(data, out)
+    info["out"] = out
+    return info
+
+
+def pages(tree) -> list[Path]:
+    return sorted(p for p in tree["out"].rglob("*.html"))
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def publication(tree, key: str) -> BeautifulSoup:
+    return soup(tree["out"] / f"{key}.html")
+
+
+def test_every_publication_and_the_index_are_written(tree):
+    names = {p.relative_to(tree["out"]).as_posix() for p in pages(tree)}
+    assert {"index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
+            "en/countries/NGA.html", "fr/countries/XKX.html"} <= names
+    assert len(names) == len(tree["docs"]) + 1
+
+
+def test_the_declared_template_dependencies_are_the_templates_used(tree):
+    for kind, names in tree["loaded"].items():
+        declared = {n for n in render_module._TEMPLATES_OF_KIND[kind]}
+        assert names == declared, kind
+
+
+@pytest.mark.parametrize("check", ["document", "headings", "tables", "ids", "images", "landmarks"])
+def test_structure_of_every_page(tree, check):
+    for path in pages(tree):
+        s = soup(path)
+        where = path.relative_to(tree["out"]).as_posix()
+        if check == "document":
+            lang = "fr" if where.startswith("fr/") or where == "index.html" else "en"
+            assert s.html["lang"] == lang, where
+            assert s.title and s.title.get_text(strip=True), where
+            assert s.find("meta", attrs={"name": "viewport"}), where
+            assert s.find("meta", attrs={"name": "description"})["content"].strip(), where
+            assert s.find("meta", charset="utf-8"), where
+            assert not s.find("script"), where
+            link = s.find("link", rel="stylesheet")["href"]
+            assert (path.parent / link).resolve().is_file(), (where, link)
+        elif check == "headings":
+            levels = [int(h.name[1]) for h in s.find_all(re.compile(r"^h[1-6]$"))]
+            assert levels.count(1) == 1 and levels[0] == 1, (where, levels)
+            for a, b in zip(levels, levels[1:]):
+                assert b <= a + 1, (where, levels)
+            assert all(h.get_text(strip=True) for h in s.find_all(re.compile(r"^h[1-6]$"))), where
+        elif check == "tables":
+            for table in s.find_all("table"):
+                if table.find_parent(class_="narrative"):
+                    continue  # tables written in the narrative Markdown
+                assert table.caption and table.caption.get_text(strip=True), where
+                for th in table.find_all("th"):
+                    assert th.get("scope") in ("col", "row"), (where, str(th)[:80])
+                assert table.find("thead"), where
+        elif check == "ids":
+            ids = [t["id"] for t in s.find_all(id=True)]
+            assert len(ids) == len(set(ids)), (where, [i for i in ids if ids.count(i) > 1])
+            for t in s.find_all(attrs={"aria-labelledby": True}):
+                for ref in t["aria-labelledby"].split():
+                    assert s.find(id=ref), (where, ref)
+        elif check == "images":
+            for img in s.find_all("img"):
+                assert img.get("alt", "").strip(), where
+                assert img["src"].startswith("data:image/svg+xml;base64,"), where
+                assert img.find_parent("figure").find("figcaption"), where
+        elif check == "landmarks":
+            assert s.find("header") and s.find("nav") and s.find("main", id="main") and s.find("footer"), where
+            skip = s.find("a", class_="skip-link")
+            assert skip and skip["href"] == "#main", where
+
+
+def test_every_link_resolves_within_the_tree(tree):
+    out = tree["out"]
+    for path in pages(tree):
+        s = soup(path)
+        where = path.relative_to(out).as_posix()
+        for a in s.find_all("a", href=True):
+            href = a["href"]
+            parts = urlsplit(href)
+            if parts.scheme in ("http", "https", "mailto"):
+                continue
+            assert not parts.scheme and not parts.netloc, (where, href)
+            if not parts.path:
+                assert s.find(id=parts.fragment), (where, href)
+                continue
+            target = (path.parent / unquote(parts.path)).resolve()
+            if target.suffix == ".pdf":
+                target = target.with_suffix(".html")  # PDFs are not rendered here: their HTML is
+            assert target.is_file(), (where, href)
+            assert out.resolve() in target.parents, (where, href)
+            if parts.fragment:
+                assert soup(target).find(id=parts.fragment), (where, href)
+            if where != "index.html" and target.suffix == ".html":
+                assert "xref" in a.get("class", []), (where, href)
+
+
+def test_the_other_language_is_linked_with_its_language(tree):
+    s = publication(tree, "fr/countries/NGA")
+    a = s.find("a", hreflang="en")
+    assert a["href"] == "../../en/countries/NGA.html" and a["lang"] == "en" and a.get_text() == "English"
+    assert s.find("link", rel="alternate", hreflang="en")["href"] == "../../en/countries/NGA.html"
+
+
+def test_key_figures_are_formatted_for_the_language(tree):
+    total = tree["figures"].totals.committed
+    fr = [dd.get_text() for dd in publication(tree, "fr/synthesis").select(".key-figures dd")]
+    en = [dd.get_text() for dd in publication(tree, "en/synthesis").select(".key-figures dd")]
+    assert Formatter("fr", "EUR").money(total) in fr and Formatter("en", "EUR").money(total) in en
+    assert re.fullmatch(r"\d{1,3}(\u202f\d{3})*\u00a0€", fr[0]), fr[0]
+    assert re.fullmatch(r"€\d{1,3}(,\d{3})*", en[0]), en[0]
+    # Years are never grouped
+    text = publication(tree, "fr/synthesis").get_text()
+    assert "2007" in text and f"2{NNBSP}007" not in text and "2\u00a0007" not in text
+
+
+def test_data_text_is_escaped_and_never_evaluated(tree):
+    for key in ("fr/countries/NGA", "en/countries/NGA", "fr/synthesis", "en/synthesis"):
+        html = (tree["out"] / f"{key}.html").read_text(encoding="utf-8")
+        s = BeautifulSoup(html, "lxml")
+        assert not s.find("script"), key
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, key
+        assert "{{ 7*7 }}" in s.get_text(), key
+        assert "49" not in re.findall(r"\b49\b", s.get_text()), key
+
+
+def test_french_typography_applies_to_data_and_generated_text(tree):
+    fr = publication(tree, "fr/countries/NGA").get_text()
+    en = publication(tree, "en/countries/NGA").get_text()
+    # The action title from the data
+    assert f"Pourquoi{NNBSP}? «{NBSP}Projet{NBSP}»{NBSP}: n°{NBSP}12" in fr
+    assert "Pourquoi ? « Projet » : n°12" in en
+    # Generated text: "Région : …", "Évaluation n° 128"
+    assert f"Région{NBSP}:" in fr and f"Évaluation n°{NBSP}128" in fr
+    # No ordinary space before : ; ! ? in the French text the page shows
+    body = publication(tree, "fr/synthesis").find("main").get_text()
+    assert not re.search(r" [;:!?]", body), re.search(r".{30} [;:!?].{10}", body)
+
+
+def test_regional_actions_and_missing_amounts_are_explained(tree):
+    s = publication(tree, "en/regions/see")
+    note = s.select_one(".data-note").get_text(" ", strip=True)
+    assert "1 such action is counted here" in note
+    syn = publication(tree, "en/synthesis").select_one("#s-finance-missing").find_next("p").get_text(" ", strip=True)
+    assert "1 action of 8 has no reported commitment" in syn
+
+
+def test_the_catalogue_lists_every_publication_and_data_file(tree):
+    s = soup(tree["out"] / "index.html")
+    hrefs = {a["href"] for a in s.find_all("a", href=True)}
+    for doc in tree["docs"]:
+        assert f"{doc.stem}.html" in hrefs
+        assert f"{doc.stem}.pdf" in hrefs
+    assert "data/figures.xlsx" in hrefs
+    # Names in the entry's language, sizes localised (the index is in the main language, French)
+    assert s.find(string=re.compile("Nigeria")) and s.find(string=re.compile("Côte d’Ivoire|Côte d'Ivoire"))
+    assert f"123{NBSP}ko" in s.get_text()
+
+
+def test_the_override_folder_changes_a_publication(tmp_path, tiny_dataset_dir):
+    override = tmp_path / "mine"
+    (override / "partials").mkdir(parents=True)
+    (override / "partials" / "site_footer.html.j2").write_text('<footer class="site-footer">My footer</footer>\n')
+    out = tmp_path / "out"
+    build_tree(tiny_dataset_dir, out, template_dirs=[override, templates_root()],
+               docs=[Doc("en", "country", "NGA")])
+    assert soup(out / "en/countries/NGA.html").find("footer").get_text() == "My footer"
+
+
+# --- PDF, from the published HTML, on the embedded dataset ------------------------------------------------------
+
+PAGE_RANGES = {"synthesis": (8, 16), "region": (2, 4), "country": (1, 2)}
+
+
+@pytest.fixture(scope="module")
+def embedded(tmp_path_factory):
+    if not (REPO / "data" / "evaluation.yaml").is_file():
+        pytest.skip("no embedded dataset")
+    out = tmp_path_factory.mktemp("embedded")
+    info = build_tree(REPO / "data", out)
+    info["out"] = out
+    return info
+
+
+def _pdf(html: Path, out: Path) -> tuple[int, bytes]:
+    import weasyprint
+
+    document = weasyprint.HTML(filename=str(html)).render(pdf_variant="pdf/ua-1", pdf_tags=True)
+    data = document.write_pdf(pdf_variant="pdf/ua-1", pdf_tags=True)
+    out.write_bytes(data)
+    return len(document.pages), data
+
+
+def _sample(info) -> list[Doc]:
+    """Both syntheses, every region brief in French, the largest and smallest country briefs in both languages."""
+    fig = info["figures"]
+    by_actions = fig.by_country.sort_values(["actions", "country"])
+    countries = list(by_actions["country"].head(2)) + list(by_actions["country"].tail(3))
+    docs = [Doc("fr", "synthesis"), Doc("en", "synthesis")]
+    docs += [d for d in info["docs"] if d.kind == "region" and d.lang == "fr"]
+    docs += [Doc(lang, "country", c) for c in countries for lang in ("fr", "en")]
+    return docs
+
+
+@pytest.mark.slow
+def test_pdfs_have_the_expected_pages_and_only_the_shipped_fonts(embedded):
+    out = embedded["out"]
+    failures = []
+    for doc in _sample(embedded):
+        html = out / f"{doc.stem}.html"
+        pdf = out / f"{doc.stem}.pdf"
+        n, _ = _pdf(html, pdf)
+        lo, hi = PAGE_RANGES[doc.kind]
+        if not lo <= n <= hi:
+            failures.append(f"{doc.key}: {n} pages, expected {lo}–{hi}")
+        if shutil.which("pdffonts"):
+            listing = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+            for line in listing.splitlines()[2:]:
+                name, emb = line.split()[0], line.split()[-5]
+                if "Noto" not in name or emb != "yes":
+                    failures.append(f"{doc.key}: font {name} (embedded: {emb})")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.slow
+def test_pdf_text_has_the_figures(embedded):
+    out = embedded["out"]
+    n, _ = _pdf(out / "fr/synthesis.html", out / "fr/synthesis.pdf")
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext is not installed")
+    text = subprocess.run(["pdftotext", str(out / "fr/synthesis.pdf"), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    total = Formatter("fr", "EUR").money(embedded["figures"].totals.committed)
+    assert total in text
+    assert f"page 1 / {n}".lower() not in text.lower()  # the cover has no page number
+    assert f"Page 2 / {n}" in text.replace(NBSP, " ")
+
+
+@pytest.mark.slow
+def test_first_pages_as_png_for_a_reviewer(embedded):
+    """Writes page 1–2 of each kind to PNG (in $REPORTGEN_PNG_DIR when set) so that a person can look at them."""
+    if not shutil.which("pdftoppm"):
+        pytest.skip("pdftoppm is not installed")
+    out = embedded["out"]
+    target = Path(os.environ.get("REPORTGEN_PNG_DIR") or out / "png")
+    target.mkdir(parents=True, exist_ok=True)
+    fig = embedded["figures"]
+    region = str(fig.by_region["region"].iloc[0])
+    country = str(fig.by_country["country"].iloc[0])
+    for doc in (Doc("fr", "synthesis"), Doc("en", "region", region), Doc("fr", "country", country)):
+        pdf = out / f"{doc.stem}.pdf"
+        if not pdf.is_file():
+            _pdf(out / f"{doc.stem}.html", pdf)
+        prefix = target / doc.key.replace("/", "-")
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "2", str(pdf), str(prefix)], check=True)
+        made = sorted(target.glob(prefix.name + "-*.png"))
+        assert made and all(p.stat().st_size > 5000 for p in made), made
