@@ -222,19 +222,41 @@ class Builder(threading.Thread):
             self.state.set(state="failed", build=build, problems=problems, failure="validation")
             self._print(f"reportgen serve: build {build}: the dataset has errors; the pages show them")
         else:
-            self.state.set(state="failed", build=build, problems=_error_lines(list(lines)), failure="build")
+            problems = _error_lines(list(lines))
+            if any("LockException" in line for line in lines):
+                problems = [f"another Snakemake run holds the lock on {output}. If none is running (a build was "
+                            "killed), release it with: " + " ".join(
+                                ["snakemake", "--unlock", "--config", *workflow_config(s)]) +
+                            f" (in {PROJECT_ROOT}), then save a file to rebuild"]
+            self.state.set(state="failed", build=build, problems=problems, failure="build")
             self._print(f"reportgen serve: build {build} failed; the pages show why")
 
     def cancel(self) -> None:
-        """Interrupt the running build (SIGINT to its process group), killing it after a grace period."""
+        """Interrupt the running build quickly and cleanly.
+
+        Snakemake gets SIGINT (it then removes the outputs of unfinished jobs and releases its lock, so the next
+        build resumes); its jobs get SIGTERM (a render worker finishing a long document would otherwise hold
+        everything up). Whatever still runs after a grace period is killed.
+        """
         with self.proc_lock:
             proc = self.proc
-        if proc is None:
+        if proc is None or proc.poll() is not None:
             return
         try:
-            os.killpg(proc.pid, signal.SIGINT)
-        except (ProcessLookupError, PermissionError):
+            import psutil
+
+            jobs = psutil.Process(proc.pid).children(recursive=True)
+        except Exception:  # noqa: BLE001 - psutil missing or the process just ended: SIGINT alone will do
+            jobs = []
+        try:
+            os.kill(proc.pid, signal.SIGINT)
+        except ProcessLookupError:
             return
+        for job in jobs:
+            try:
+                job.terminate()
+            except Exception:  # noqa: BLE001 - already gone
+                pass
         try:
             proc.wait(timeout=STOP_GRACE)
         except subprocess.TimeoutExpired:
@@ -242,6 +264,11 @@ class Builder(threading.Thread):
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+            for job in jobs:
+                try:
+                    job.kill()
+                except Exception:  # noqa: BLE001
+                    pass
 
     def _print(self, text: str) -> None:
         try:
