@@ -332,9 +332,9 @@ def test_list_files_walks_without_following_folder_links(tmp_path):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "a.md").write_text("x")
     (tmp_path / "narrative" / "en").symlink_to(tmp_path / "elsewhere")
-    assert list_files(tmp_path, "narrative") == ["narrative/en", "narrative/fr/regions/see.md",
-                                                 "narrative/fr/synthesis.md"]
-    assert list_files(tmp_path, "nothing") == []
+    assert list_files(tmp_path, "narrative") == (["narrative/en", "narrative/fr/regions/see.md",
+                                                  "narrative/fr/synthesis.md"], [])
+    assert list_files(tmp_path, "nothing") == ([], [])
 
 
 def test_xlsx_short_rows_are_padded_and_values_without_a_column_name_reported(tmp_path):
@@ -343,3 +343,15 @@ def test_xlsx_short_rows_are_padded_and_values_without_a_column_name_reported(tm
     assert [(p.row, p.rule) for p in problems] == [(1, "unknown_column")]
     assert "column C" in problems[0].message
     assert raw.frame.loc[2].tolist() == ["1", ""]
+
+
+def test_a_folder_that_cannot_be_listed_is_a_problem(tmp_path, monkeypatch):
+    (tmp_path / "narrative" / "fr").mkdir(parents=True)
+
+    def walk(top, followlinks, onerror):
+        onerror(PermissionError(13, "Permission denied", str(Path(top) / "fr")))
+        return iter(())
+
+    monkeypatch.setattr("reportgen.load.os.walk", walk)
+    files, [p] = list_files(tmp_path, "narrative")
+    assert files == [] and (p.file, p.rule) == ("narrative/fr", "unreadable")

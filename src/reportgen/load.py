@@ -62,7 +62,10 @@ def column_letter(position: int) -> str:
 def exists(root: Path, rel: str) -> bool:
     """Whether ``rel`` names something in ``root`` (a broken link counts: reading it will say why it fails)."""
     path = root / rel
-    return path.exists() or path.is_symlink()
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:  # e.g. a folder that cannot be searched: reading will report it
+        return True
 
 
 def read_bytes(root: Path, rel: str, *, limit: int) -> tuple[bytes | None, list[Problem]]:
@@ -396,19 +399,28 @@ def read_yaml(root: Path, rel: str = "evaluation.yaml") -> tuple[YamlDocument | 
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def list_files(root: Path, folder: str) -> list[str]:
-    """Every file (or link) under ``root/folder``, as sorted POSIX paths relative to ``root``; links to folders are
-    not followed."""
+def list_files(root: Path, folder: str) -> tuple[list[str], list[Problem]]:
+    """Every file (or link) under ``root/folder``, as sorted POSIX paths relative to ``root``, and a problem for
+    each sub-folder that cannot be listed; links to folders are listed, not followed."""
     base = root / folder
-    if not base.is_dir() or base.is_symlink():
-        return []
+    problems: list[Problem] = []
+    try:
+        if not base.is_dir() or base.is_symlink():
+            return [], []
+    except OSError as exc:
+        return [], [problem(folder, "unreadable", f"cannot be read: {exc.strerror or exc}")]
+
+    def failed(exc: OSError) -> None:
+        rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else folder
+        problems.append(problem(rel, "unreadable", f"cannot be listed: {exc.strerror or exc}; check its permissions"))
+
     found: list[str] = []
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=None):
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=failed):
         dirnames.sort()
         here = Path(dirpath)
         for name_ in filenames + [d for d in dirnames if (here / d).is_symlink()]:
             found.append((here / name_).relative_to(root).as_posix())
-    return sorted(found)
+    return sorted(found), problems
 
 
 def read_text(root: Path, rel: str, *, limit: int = MAX_MARKDOWN_BYTES

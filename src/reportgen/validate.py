@@ -470,10 +470,10 @@ def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: fro
     """
     texts: dict[tuple[str, str, str | None], str] = {}
     digests: dict[str, str] = {}
-    problems: list[Problem] = []
     usage = ("narrative files are narrative/{lang}/synthesis.md, narrative/{lang}/regions/{region}.md and "
              "narrative/{lang}/countries/{country}.md")
-    for rel in list_files(root, NARRATIVE_DIR):
+    files, problems = list_files(root, NARRATIVE_DIR)
+    for rel in files:
         parts = rel.split("/")
         if any(part.startswith(".") for part in parts):
             continue  # .DS_Store, .gitkeep, editors' backups
@@ -597,7 +597,11 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     Reads only; writes nothing; never raises on bad data.
     """
     root = Path(data_dir)
-    if not root.is_dir():
+    try:
+        is_folder = root.is_dir()
+    except OSError:
+        is_folder = False
+    if not is_folder:
         return ValidationResult([_problem(".", "missing_file", f"the data folder {root} does not exist or is not a "
                                           "folder; give the folder that holds evaluation.yaml and the tables")], None)
     problems: list[Problem] = []
