@@ -342,9 +342,12 @@ def check_table(table: Table, raw: RawTable, ctx: Context) -> tuple[CheckedTable
         present[column] = f
     for f in table.columns(languages or ()):
         if f.column_required and f.name not in present:
-            rule = "missing_language" if table.language_of(f.name) else "missing_column"
-            problems.append(_problem(file, rule, f"is missing from the header row: add a column {f.name} "
-                                     f"({f.description[0].lower()}{f.description[1:].rstrip('.')})",
+            lang = table.language_of(f.name)
+            what = f.description[0].lower() + f.description[1:].rstrip(".")
+            if lang:
+                what = what.replace("that language", LANGUAGE_NAMES[lang])
+            problems.append(_problem(file, "missing_language" if lang else "missing_column",
+                                     f"is missing from the header row: add a column {f.name} ({what})",
                                      row=header_row, column=f.name))
 
     typed = pd.DataFrame(index=raw.frame.index)
