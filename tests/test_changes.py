@@ -236,7 +236,7 @@ def test_snapshot_of_the_tiny_dataset(tiny_dataset_dir):
     ds = load(tiny_dataset_dir)
     figures = compute_figures(ds)
     s = snapshot(ds, figures, ("fr", "en"))
-    json.dumps(s, allow_nan=False)  # JSON-serialisable, no NaN
+    assert json.loads(json.dumps(s, allow_nan=False)) == s  # JSON types only, no NaN: equal once read back
     pubs = s["publications"]
     assert set(pubs) == {f"{lang}/{k}" for lang in ("fr", "en") for k in (
         "synthesis", "regions/see", "regions/west-africa", "regions/asia",

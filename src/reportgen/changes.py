@@ -137,22 +137,71 @@ class _FigureList:
         self._add(fid, label, "mean", v, "–" if v is None else self.fmt.number(float(v), MEAN_DIGITS))
 
 
-def _names(frame, code_col: str, lang: str) -> dict[str, str]:
-    col = f"name_{lang}"
-    if col not in frame.columns:
-        return {}
-    return {str(c): str(n) for c, n in zip(frame[code_col], frame[col]) if n is not None and str(n) != "<NA>"}
+class _Lookup:
+    """A dataset's names, recommendations and region members, read once per snapshot (not once per publication)."""
+
+    def __init__(self, ds: Dataset):
+        self.ds = ds
+        self._names: dict[tuple[str, str], dict[str, str]] = {}
+        self._recs: dict[str, list[tuple[str, str, str]]] = {}
+        self._scopes: dict[tuple[str, str], Any] = {}
+        self.members: dict[str, list[str]] = {}
+        c = ds.countries
+        for country, region in zip(c["country"].astype("str").tolist(), c["region"].astype("str").tolist()):
+            self.members.setdefault(region, []).append(country)
+
+    def scope(self, figures, kind: str, code: str):
+        """The region's or country's :class:`~reportgen.aggregate.ScopeFigures` (the same in every language)."""
+        key = (kind, code)
+        if key not in self._scopes:
+            from .aggregate import country_figures, region_figures
+
+            make = region_figures if kind == "region" else country_figures
+            self._scopes[key] = make(self.ds, figures, code)
+        return self._scopes[key]
+
+    def names(self, kind: str, lang: str) -> dict[str, str]:
+        """code -> name in ``lang`` of the regions (kind "region") or countries (kind "country")."""
+        key = (kind, lang)
+        if key not in self._names:
+            frame = self.ds.regions if kind == "region" else self.ds.countries
+            col = f"name_{lang}"
+            names: dict[str, str] = {}
+            if col in frame.columns:
+                for code, name in zip(frame[kind].astype("str").tolist(), frame[col].tolist()):
+                    if _plain_text(name):
+                        names[code] = str(name)
+            self._names[key] = names
+        return self._names[key]
+
+    def recs(self, lang: str, scopes: Iterable[str] | None) -> dict[str, str]:
+        """rec_id -> text in ``lang`` of the recommendations whose scope is one of ``scopes`` (None: all)."""
+        if lang not in self._recs:
+            rec = self.ds.recommendations
+            col = f"text_{lang}"
+            rows: list[tuple[str, str, str]] = []
+            if rec is not None and not rec.empty and col in rec.columns:
+                rows = list(zip(rec["rec_id"].astype("str").tolist(), rec["scope"].astype("str").tolist(),
+                                [str(t) for t in rec[col].tolist()]))
+            self._recs[lang] = rows
+        wanted = None if scopes is None else set(scopes)
+        return {r: t for r, scope, t in self._recs[lang] if wanted is None or scope in wanted}
 
 
-def _recs(ds: Dataset, lang: str, scopes: Iterable[str] | None) -> dict[str, str]:
-    """rec_id -> text in ``lang`` of the recommendations whose scope is one of ``scopes`` (None: all of them)."""
-    rec = ds.recommendations
-    col = f"text_{lang}"
-    if rec is None or rec.empty or col not in rec.columns:
-        return {}
-    wanted = None if scopes is None else set(scopes)
-    return {str(r): str(t) for r, s, t in zip(rec["rec_id"], rec["scope"], rec[col])
-            if wanted is None or str(s) in wanted}
+def _plain_text(value: Any) -> bool:
+    """A non-missing, non-empty text value."""
+    return _plain_missing(value) is False and str(value) != ""
+
+
+def _plain_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def _narrative(ds: Dataset, doc: Doc) -> dict[str, str] | None:
@@ -162,7 +211,7 @@ def _narrative(ds: Dataset, doc: Doc) -> dict[str, str] | None:
     return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "text": text}
 
 
-def _synthesis_figures(ds: Dataset, figures, lang: str) -> list[dict]:
+def _synthesis_figures(ds: Dataset, figures, lang: str, look: _Lookup) -> list[dict]:
     f = _FigureList(lang, ds.evaluation.currency)
     t = figures.totals
     f.money("total.committed", "total committed", t.committed)
@@ -176,7 +225,7 @@ def _synthesis_figures(ds: Dataset, figures, lang: str) -> list[dict]:
     for row in figures.by_channel.itertuples(index=False):
         f.money(f"channel.{row.channel}.committed", f"committed, {row.channel} channel", row.committed)
         f.share(f"channel.{row.channel}.share", f"share of the total, {row.channel} channel", row.share)
-    region_names = _names(ds.regions, "region", lang)
+    region_names = look.names("region", lang)
     for row in figures.by_region.itertuples(index=False):
         name = _label_name(row.region, region_names)
         f.money(f"region.{row.region}.committed", f"committed, region {name}", row.committed)
@@ -189,7 +238,7 @@ def _synthesis_figures(ds: Dataset, figures, lang: str) -> list[dict]:
 
 
 def _ratings(f: _FigureList, ratings) -> None:
-    means = {str(r.criterion): r.mean for r in ratings.itertuples(index=False)}
+    means = {str(c): m for c, m in _rows(ratings, "criterion", "mean")}
     for criterion in CRITERIA:
         if criterion in means:
             f.mean(f"rating.{criterion}.mean", f"mean rating, {criterion}", means[criterion])
@@ -200,10 +249,13 @@ def _label_name(code: str, names: dict[str, str]) -> str:
     return f"{name} ({code})" if name and name != str(code) else str(code)
 
 
-def _region_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
-    from .aggregate import region_figures
+def _rows(frame, *columns: str) -> Iterable[tuple]:
+    """The rows of ``columns`` of ``frame`` as tuples (much faster than itertuples on small frames)."""
+    return zip(*(frame[c].tolist() for c in columns))
 
-    sf = region_figures(ds, figures, code)
+
+def _region_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) -> list[dict]:
+    sf = look.scope(figures, "region", code)
     f = _FigureList(lang, ds.evaluation.currency)
     t = sf.totals
     f.money("total.committed", "total committed", t.committed)
@@ -212,21 +264,19 @@ def _region_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
     f.count("total.countries", "countries", t.countries)
     f.share("share", "share of the evaluation's total", sf.share)
     f.rank("rank", "rank among regions", sf.rank, sf.of)
-    for row in sf.by_year.itertuples(index=False):
-        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
-    country_names = _names(ds.countries, "country", lang)
+    for year, committed in _rows(sf.by_year, "year", "committed"):
+        f.money(f"year.{year}.committed", f"committed in {year}", committed)
+    country_names = look.names("country", lang)
     if sf.countries is not None:
-        for row in sf.countries.itertuples(index=False):
-            name = _label_name(row.country, country_names)
-            f.money(f"country.{row.country}.committed", f"committed, {name}", row.committed)
-            f.count(f"country.{row.country}.actions", f"actions, {name}", row.actions)
+        for country, committed, actions in _rows(sf.countries, "country", "committed", "actions"):
+            name = _label_name(country, country_names)
+            f.money(f"country.{country}.committed", f"committed, {name}", committed)
+            f.count(f"country.{country}.actions", f"actions, {name}", actions)
     return f.items
 
 
-def _country_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
-    from .aggregate import country_figures
-
-    sf = country_figures(ds, figures, code)
+def _country_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) -> list[dict]:
+    sf = look.scope(figures, "country", code)
     f = _FigureList(lang, ds.evaluation.currency)
     t = sf.totals
     f.money("total.committed", "total committed", t.committed)
@@ -234,33 +284,28 @@ def _country_figures(ds: Dataset, figures, lang: str, code: str) -> list[dict]:
     f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
     f.share("share", "share of the evaluation's total", sf.share)
     f.rank("rank", "rank among countries", sf.rank, sf.of)
-    for row in sf.by_year.itertuples(index=False):
-        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
+    for year, committed in _rows(sf.by_year, "year", "committed"):
+        f.money(f"year.{year}.committed", f"committed in {year}", committed)
     _ratings(f, sf.ratings)
     return f.items
 
 
-def _region_members(ds: Dataset, region: str) -> list[str]:
-    c = ds.countries
-    return [str(x) for x, r in zip(c["country"], c["region"]) if str(r) == region]
-
-
-def _publication(ds: Dataset, figures, doc: Doc) -> dict[str, Any]:
+def _publication(ds: Dataset, figures, doc: Doc, look: _Lookup) -> dict[str, Any]:
     lang = doc.lang
     if doc.kind == "synthesis":
         title = ds.evaluation.title.get(lang, "")
-        figs = _synthesis_figures(ds, figures, lang)
-        recs = _recs(ds, lang, None)
+        figs = _synthesis_figures(ds, figures, lang, look)
+        recs = look.recs(lang, None)
     elif doc.kind == "region":
         assert doc.code is not None
-        title = _names(ds.regions, "region", lang).get(doc.code, doc.code)
-        figs = _region_figures(ds, figures, lang, doc.code)
-        recs = _recs(ds, lang, [doc.code, *_region_members(ds, doc.code)])
+        title = look.names("region", lang).get(doc.code, doc.code)
+        figs = _region_figures(ds, figures, lang, doc.code, look)
+        recs = look.recs(lang, [doc.code, *look.members.get(doc.code, [])])
     else:
         assert doc.code is not None
-        title = _names(ds.countries, "country", lang).get(doc.code, doc.code)
-        figs = _country_figures(ds, figures, lang, doc.code)
-        recs = _recs(ds, lang, [doc.code])
+        title = look.names("country", lang).get(doc.code, doc.code)
+        figs = _country_figures(ds, figures, lang, doc.code, look)
+        recs = look.recs(lang, [doc.code])
     return {
         "lang": lang,
         "kind": doc.kind,
@@ -283,15 +328,16 @@ def snapshot(ds: Dataset, figures, languages: Iterable[str]) -> Snapshot:
 
     languages = tuple(languages)
     ev = ds.evaluation
-    pubs = {doc.key: _publication(ds, figures, doc) for doc in plan_documents(ds, languages)}
+    look = _Lookup(ds)
+    pubs = {doc.key: _publication(ds, figures, doc, look) for doc in plan_documents(ds, languages)}
     snap = {
         "version": SNAPSHOT_VERSION,
         "evaluation": {"id": ev.id, "currency": ev.currency, "title": dict(ev.title)},
         "languages": list(languages),
         "publications": pubs,
     }
-    # A JSON round trip: the snapshot compares equal to one read back from disk.
-    return json.loads(_dumps(snap))
+    # Only JSON types (dict, list, str, int, float, None): the snapshot compares equal to one read back from disk.
+    return snap
 
 
 # ----------------------------------------------------------------------------------------------------------------
