@@ -166,6 +166,25 @@ def test_the_event_stream_says_hello_then_building_then_reload(preview):
     conn.close()
 
 
+def test_closing_does_not_wait_for_silent_clients(tmp_path):
+    """A browser opens sockets it sends nothing on (pre-connect); closing the server must not wait for them."""
+    import socket
+
+    state, stop = BuildState(), threading.Event()
+    server = PreviewServer(("127.0.0.1", 0), tmp_path, state, stop)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    silent = socket.create_connection(server.server_address[:2])
+    time.sleep(0.3)  # the server accepted it and a handler thread waits for a request line
+    started = time.monotonic()
+    stop.set()
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+    assert time.monotonic() - started < 3
+    silent.close()
+
+
 def test_injection_without_body_tags():
     page = inject(b"<p>bare</p>", {"state": "failed", "build": 1, "problems": ["x"], "failure": "build"})
     assert page.startswith(b'<div id="reportgen-problems"') and page.rstrip().endswith(b"</script>")

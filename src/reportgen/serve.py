@@ -427,7 +427,8 @@ def placeholder_page(status: dict[str, Any], path: str) -> bytes:
 
 
 class PreviewServer(ThreadingHTTPServer):
-    """The HTTP server: handler threads are joined on close (SSE streams end when ``stop`` is set)."""
+    """The HTTP server. Handler threads are joined on close: event streams end when ``stop`` is set, and
+    :meth:`close_clients` unblocks connections that idle (a browser's pre-opened sockets) so closing is prompt."""
 
     daemon_threads = False
     block_on_close = True
@@ -439,7 +440,33 @@ class PreviewServer(ThreadingHTTPServer):
         self.root = root.resolve()
         self.state = state
         self.stop = stop
+        self._clients: set[socket.socket] = set()
+        self._clients_lock = threading.Lock()
         super().__init__(address, PreviewHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._clients_lock:
+            self._clients.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._clients_lock:
+            self._clients.discard(request)
+        super().shutdown_request(request)
+
+    def close_clients(self) -> None:
+        """Shut the open client connections down, so that no handler thread waits on a silent client."""
+        with self._clients_lock:
+            clients = list(self._clients)
+        for sock in clients:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def server_close(self) -> None:
+        self.close_clients()
+        super().server_close()
 
     def url(self) -> str:
         host, port = self.server_address[:2]
@@ -453,7 +480,7 @@ class PreviewHandler(SimpleHTTPRequestHandler):
     server: PreviewServer
     server_version = "reportgen-serve"
     sys_version = ""
-    timeout = 30
+    timeout = 15  # seconds a silent client may hold a connection
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, directory=str(args[2].root), **kwargs)
