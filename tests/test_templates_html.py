@@ -370,3 +370,55 @@ def test_first_pages_as_png_for_a_reviewer(embedded):
         subprocess.run(["pdftoppm", "-r", "60", "-png", "-f", "1", "-l", "2", str(pdf), str(prefix)], check=True)
         made = sorted(target.glob(prefix.name + "-*.png"))
         assert made and all(p.stat().st_size > 5000 for p in made), made
+
+
+# --- HTML validation (Nu validator) and accessibility (axe-core in Chromium) ----------------------------------------
+
+VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.java
+def test_every_page_is_valid_html(tree):
+    if not (shutil.which("java") and VNU.is_file()):
+        pytest.skip("needs java and node_modules/vnu-jar (npm ci)")
+    run = subprocess.run(["java", "-jar", str(VNU), "--errors-only", "--format", "text", *map(str, pages(tree))],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-4000:]
+
+
+def axe_violations(page: Path) -> list[dict]:
+    """axe-core's WCAG 2.0/2.1 A and AA violations of ``page``, run in headless Chromium on a copy beside it."""
+    import html as html_module
+    import json
+
+    script = (
+        "<script>" + AXE.read_text(encoding="utf-8") + "</script><script>"
+        "axe.run(document,{runOnly:{type:'tag',values:['wcag2a','wcag2aa','wcag21a','wcag21aa']}})"
+        ".then(function(r){var e=document.createElement('pre');e.id='axe-results';"
+        "e.textContent=JSON.stringify(r.violations.map(function(v){return {id:v.id,impact:v.impact,"
+        "nodes:v.nodes.slice(0,3).map(function(n){return n.target.join(' ')})}}));"
+        "document.body.appendChild(e);});</script>"
+    )
+    copy = page.with_name(page.stem + ".axe-check.html")
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
+    try:
+        dom = subprocess.run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                              "--virtual-time-budget=20000", "--dump-dom", copy.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=180).stdout
+    finally:
+        copy.unlink()
+    found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
+    assert found, f"axe-core did not report on {page}"
+    return json.loads(html_module.unescape(found.group(1)))
+
+
+@pytest.mark.browser
+def test_pages_pass_axe_core_wcag_aa(tree):
+    if not (shutil.which("chromium") and AXE.is_file()):
+        pytest.skip("needs chromium and node_modules/axe-core (npm ci)")
+    out = tree["out"]
+    sample = ["index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
+              "en/countries/NGA.html", "fr/countries/XKX.html"]
+    problems = {name: v for name in sample if (v := axe_violations(out / name))}
+    assert not problems, problems
