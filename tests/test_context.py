@@ -191,3 +191,16 @@ def test_a_language_the_evaluation_does_not_have_is_refused(tmp_path):
     ds.evaluation = type(ds.evaluation)(**{**ds.evaluation.__dict__, "languages": ("fr",)})
     with pytest.raises(ReportgenError, match="'en'"):
         build_context(Doc("en", "synthesis"), ds, figures, settings=SETTINGS)
+
+
+def test_narrative_images_are_shown_only_where_the_build_publishes_them(tmp_path):
+    files = dict(TINY_DATASET)
+    files["narrative/en/countries/NGA.md"] = "![Map of the routes](assets/map.png)\n\n![Missing](assets/none.png)\n"
+    files["assets/map.png"] = b"\x89PNG\r\n\x1a\n"
+    ds, figures = load(write_dataset(tmp_path / "data", files))
+    doc = Doc("en", "country", "NGA")
+    plain = build_context(doc, ds, figures, settings=SETTINGS)["narrative"]
+    assert "<img" not in plain and "Map of the routes" in plain
+    shown = build_context(doc, ds, figures, settings=RenderSettings(narrative_images="assets/data/"))["narrative"]
+    assert '<img src="../../assets/data/map.png" alt="Map of the routes"' in shown
+    assert shown.count("<img") == 1 and "Missing" in shown

@@ -191,3 +191,8 @@ def test_resolve_files_prefers_the_override(tmp_path: Path):
     (tmp_path / "css" / "country.css").write_text("/* mine */")
     files = resolve_files(["css/country.css", "css/common.css"], [tmp_path, templates_root()])
     assert files == [tmp_path / "css" / "country.css", templates_root() / "css" / "common.css"]
+
+
+def test_share_of_a_key_figure(fr, en):
+    assert render(en, "{{ 0.0004|share }} {{ 0.0|share }} {{ 0.071|share }}") == "&lt; 0.1% 0.0% 7.1%"
+    assert render(fr, "{{ 0.0004|share }}") == f"&lt; 0,1{NBSP}%"

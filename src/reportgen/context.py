@@ -49,6 +49,10 @@ class RenderSettings:
     top_countries: rows of the synthesis's table of the largest countries.
     top_partners: rows of the partners tables (the rest are summed in an "other partners" row).
     workbook: path of the data workbook, relative to the output folder.
+    narrative_images: where the build publishes the dataset's ``assets/`` folder, relative to the output folder
+        (e.g. ``assets/data/``): an image ``assets/map.png`` of the narrative Markdown then shows from
+        ``{root}assets/data/map.png`` when the dataset has that file. Empty (the default): narrative images show
+        their text alternative only.
     """
 
     data_date: str = ""
@@ -59,6 +63,7 @@ class RenderSettings:
     top_countries: int = 10
     top_partners: int = 10
     workbook: str = "data/figures.xlsx"
+    narrative_images: str = ""
 
 
 # Message ids translated in context (chart labels, names of codes). Marked with N_ for extraction.
@@ -300,7 +305,18 @@ class _Builder:
         """Narrative Markdown → safe HTML whose highest heading is an h3 (under the page's h2 sections)."""
         from .markdown import render_markdown
 
-        return render_markdown(normalise_headings(text), self.lang)
+        return render_markdown(normalise_headings(text), self.lang, resolve_asset=self.resolve_asset)
+
+    def resolve_asset(self, path: str) -> str | None:
+        """URL of a narrative image ``assets/…`` as published with the page, or None (its alt text is shown)."""
+        base = self.s.narrative_images
+        folder = self.ds.assets_dir
+        if not base or folder is None:
+            return None
+        rel = path.split("/", 1)[1] if path.startswith("assets/") else None
+        if not rel or ".." in rel.split("/") or not (folder / rel).is_file():
+            return None
+        return self.root + base.rstrip("/") + "/" + rel
 
     def narrative(self, kind: str, code: str | None):
         text = self.ds.narratives.get((self.lang, kind, code))
@@ -869,10 +885,10 @@ def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_d
             "lang": glang,
             "label": _language_name(glang),
             "synthesis": synthesis,
-            "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: e["name"]),
+            "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: _collation_key(e["name"])),
             # "countrys": tolerated spelling of early catalog versions
             "countries": sorted(named(g.get("countries", g.get("countrys", [])), country_names),
-                                key=lambda e: e["name"]),
+                                key=lambda e: _collation_key(e["name"])),
         })
     data_files = [{**d, "href": Verbatim(d["href"])} for d in catalog.get("data_files", [])]
     other = []
@@ -904,6 +920,14 @@ def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_d
         "validation_href": Verbatim(catalog.get("validation_href", "") or ""),
         "changes_href": Verbatim(catalog.get("changes_href", "") or ""),
     }
+
+
+def _collation_key(name: str) -> tuple:
+    """Alphabetical order for names with accents (Bénin before Bosnie), case and accents as tie-breakers."""
+    import unicodedata
+
+    base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return (base.casefold(), name)
 
 
 def _names(frame: pd.DataFrame, key: str, lang: str) -> dict[str, str]:

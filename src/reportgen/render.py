@@ -6,8 +6,8 @@ Every template is rendered by an environment made here, and only here:
 - ``StrictUndefined``: a missing or misspelt variable fails the render instead of printing nothing;
 - the i18n extension with the language's gettext catalog (new-style: ``_("…", name=value)`` escapes its variables);
   a message without a translation in a language other than English fails the render with a clear message;
-- every filter is registered here: ``money``, ``percent``, ``number``, ``month``, ``date``, ``year``,
-  ``filesize``, ``yesno`` (see :func:`_filters`); numbers reach the page only through them;
+- every filter is registered here: ``money``, ``percent``, ``share``, ``number``, ``month``, ``date``, ``year``,
+  ``filesize``, ``verbatim``, ``plain`` (see :func:`_filters`); numbers reach the page only through them;
 - French typography is applied once, in ``finalize``: every value a template prints in a French environment goes
   through :func:`reportgen.typography.french` (plain text: data and generated text) or
   :func:`reportgen.typography.french_html` (markup: translated messages, Markdown, macro output), before escaping.
@@ -262,6 +262,17 @@ def _filters(lang: str) -> dict[str, Any]:
         return fmt(ctx).percent(None if _is_missing(share) else float(share), digits)
 
     @jinja2.pass_context
+    def share(ctx, value, digits: int = 1):
+        """A share for a key figure: as ``percent``, but a small non-zero share reads ``< 0.1%``, not ``0.0%``."""
+        if _is_missing(value):
+            return fmt(ctx).percent(None, digits)
+        v = float(value)
+        smallest = 10 ** -(digits + 2)
+        if 0 < v < smallest / 2:
+            return "< " + fmt(ctx).percent(smallest, digits)
+        return fmt(ctx).percent(v, digits)
+
+    @jinja2.pass_context
     def number(ctx, value, digits: int = 0):
         if _is_missing(value):
             return "–"
@@ -318,7 +329,7 @@ def _filters(lang: str) -> dict[str, Any]:
             return value.striptags()
         return str(value)
 
-    return {"money": money, "percent": percent, "number": number, "month": month, "date": date, "year": year,
+    return {"money": money, "percent": percent, "share": share, "number": number, "month": month, "date": date, "year": year,
             "filesize": filesize, "verbatim": verbatim, "plain": plain}
 
 
