@@ -182,6 +182,42 @@ def test_recommendations_added_removed_and_reworded():
     assert [i.get_text() for i in soup.find_all("ins")] == ["davantage", "Former"]
 
 
+def test_actions_of_a_country_brief_added_removed_and_edited_field_by_field():
+    def act(title, committed, partner="UNODC", year=2008):
+        return {"year": year, "title": title, "partner": partner, "channel": "bilateral",
+                "pillars": "protection", "committed": committed}
+
+    old_pub = nga("fr", 1, 0.1)
+    old_pub["actions"] = {"A-2": act("Refuges", 1000.4), "A-10": act("Formation", 5000.0),
+                          "A-1": act("Appui", 150000.0)}
+    new_pub = nga("fr", 1, 0.1)
+    new_pub["actions"] = {"A-2": act("Refuges", 1000.2), "A-1": act("Appui renforcé", 250000.0, partner="IOM"),
+                          "A-11": act("Retour", None, year=2011)}
+    report = compare(snap({"fr/countries/NGA": old_pub}), snap({"fr/countries/NGA": new_pub}))
+    [p] = report["publications"]
+    a = p["actions"]
+    assert a["added"] == [{"action_id": "A-11", "year": 2011, "title": "Retour", "committed": "–"}]
+    assert a["removed"] == [{"action_id": "A-10", "year": 2008, "title": "Formation", "committed": FR.money(5000)}]
+    [changed] = a["changed"]  # A-2's amount moved below the printed precision: not listed
+    assert changed["action_id"] == "A-1" and changed["title"] == "Appui renforcé"
+    assert changed["fields"] == [
+        {"field": "title", "label": "title", "old": "Appui", "new": "Appui renforcé", "difference": None},
+        {"field": "partner", "label": "partner", "old": "UNODC", "new": "IOM", "difference": None},
+        {"field": "committed", "label": "amount committed", "old": FR.money(150000), "new": FR.money(250000),
+         "difference": "+" + FR.money(100000)},
+    ]
+    lines = report_text(report).splitlines()
+    assert "fr/countries/NGA: action A-1 title: Appui → Appui renforcé" in lines
+    assert (f"fr/countries/NGA: action A-1 amount committed: {FR.money(150000)} → {FR.money(250000)} "
+            f"(+{FR.money(100000)})") in lines
+    assert "fr/countries/NGA: action A-11 added: 2011, Retour, –" in lines
+    soup = BeautifulSoup(render_changes_html(report), "html.parser")
+    caption = next(c for c in soup.find_all("caption") if c.get_text().startswith("Actions"))
+    rows = caption.find_parent("table").tbody.find_all("tr")
+    assert [r.td.get_text() for r in rows] == ["title", "partner", "amount committed", "action added",
+                                               "action removed"]
+
+
 def test_narrative_changes_name_the_changed_paragraphs():
     before = "## Contexte\n\nPremier paragraphe.\n\nLe Nigeria est un pays d'origine.\n\nDernier.\n"
     after = "## Contexte\n\nPremier paragraphe.\n\nLe Nigeria est un pays d'origine majeur.\n\nDernier.\n"
@@ -268,6 +304,12 @@ def test_snapshot_of_the_tiny_dataset(tiny_dataset_dir):
     assert country["rank"]["value"] == 1
     assert country["year.2008.committed"]["value"] == 150_000.0
     assert nga_pub["narrative"]["text"] == "Le Nigeria est un pays d'origine majeur.\n"
+    assert nga_pub["actions"]["A-001"] == {"year": 2008, "title": "Appui à l'agence nationale NAPTIP",
+                                           "partner": "UNODC", "channel": "bilateral",
+                                           "pillars": "protection;prosecution", "committed": 150000.0}
+    assert set(nga_pub["actions"]) == {"A-001", "A-008"}
+    assert pubs["fr/countries/CIV"]["actions"]["A-005"]["committed"] is None
+    assert "actions" not in pubs["fr/synthesis"] and "actions" not in pubs["fr/regions/see"]
     assert pubs["fr/countries/CIV"]["narrative"] is None
     assert pubs["en/countries/CIV"]["title"] == "Côte d'Ivoire"
     # deterministic
@@ -303,9 +345,10 @@ def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_pa
     # A rerun of the first build: still the first build.
     assert prepare(tiny_dataset_files, tmp_path, out, write_dataset)["first_build"] is True
 
-    # A data change: NGA's 2008 action 150 000 → 250 000.
+    # A data change: NGA's 2008 action 150 000 → 250 000, and its title.
     changed = dict(tiny_dataset_files)
-    changed["actions.csv"] = changed["actions.csv"].replace("2008,150 000,", "2008,250 000,")
+    changed["actions.csv"] = changed["actions.csv"].replace("2008,150 000,", "2008,250 000,").replace(
+        "Appui à l'agence nationale NAPTIP", "Appui renforcé à la NAPTIP")
     report = prepare(changed, tmp_path, out, write_dataset)
     assert report["first_build"] is False
     keys = [p["key"] for p in report["publications"]]
@@ -315,6 +358,7 @@ def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_pa
     total = next(f for f in nga_fr["figures"] if f["id"] == "total.committed")
     assert (total["old"]["text"], total["new"]["text"]) == (FR.money(350_000), FR.money(450_000))
     assert total["difference"]["text"] == "+" + FR.money(100_000)
+    assert [f["field"] for f in nga_fr["actions"]["changed"][0]["fields"]] == ["title", "committed"]
     json_bytes = (out / "changes.json").read_bytes()
     html_bytes = (out / "changes.html").read_bytes()
     assert (out / ".reportgen" / "snapshot.previous.json").is_file()

@@ -40,6 +40,8 @@ def test_diff_prints_every_change_per_publication(two_datasets, capsys, tmp_path
             f"(+{FR.money(100_000)})") in lines
     assert (f"en/countries/NGA: total committed {EN.money(350_000)} → {EN.money(450_000)} "
             f"(+{EN.money(100_000)})") in lines
+    assert (f"fr/countries/NGA: action A-001 amount committed: {FR.money(150_000)} → {FR.money(250_000)} "
+            f"(+{FR.money(100_000)})") in lines
     assert "fr/countries/CHN: recommendation R6 changed" in lines
     assert "en/countries/CHN: recommendation R6 changed" not in lines  # the English text did not change
     assert "en/countries/NGA: narrative changed" in lines

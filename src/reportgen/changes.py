@@ -2,9 +2,10 @@
 
 A *snapshot* records, per publication (``fr/synthesis``, ``en/regions/west-africa``, ``fr/countries/NGA``: see
 :attr:`reportgen.model.Doc.key`), what a reviewer proofreads: its key figures as printed (formatted for its
-language) and as raw numbers, the texts of the recommendations it shows, and the text (and sha256) of its narrative.
-:func:`compare` turns two snapshots into a report: per publication, the figures whose *printed* value changed (old,
-new, difference), the recommendations added, removed or reworded, the narrative paragraphs that changed; the
+language) and as raw numbers, the texts of the recommendations it shows, the text (and sha256) of its narrative and,
+for a country brief, the rows of its actions table. :func:`compare` turns two snapshots into a report: per
+publication, the figures whose *printed* value changed (old, new, difference), the actions added, removed or edited
+(field by field), the recommendations added, removed or reworded, the narrative paragraphs that changed; the
 publications added and removed; the count of unchanged ones. A change below the printed precision (a share that
 moves in the third decimal) is not a change a reader can see, and is not reported.
 
@@ -18,7 +19,8 @@ Which publication shows what (the same rules as the templates):
   among regions, committed by year, committed and actions of each of its countries; the recommendations scoped to
   the region or to one of its countries; its narrative.
 - country brief: total committed, actions, actions without amount, share, rank among countries, committed by year,
-  mean rating per criterion; the recommendations scoped to the country; its narrative.
+  mean rating per criterion; its actions (year, title, partner, channel, pillars, amount committed); the
+  recommendations scoped to the country; its narrative.
 
 Build history. :func:`update_changes` (called by the *prepare* stage) keeps two snapshots in the output folder's
 hidden state: ``.reportgen/snapshot.json`` (what the last build published) and ``.reportgen/snapshot.previous.json``
@@ -160,6 +162,13 @@ class _Lookup:
             self._scopes[key] = make(self.ds, figures, code)
         return self._scopes[key]
 
+    def actions(self, figures, country: str) -> dict[str, dict[str, Any]]:
+        """The country's actions as its brief lists them (shared by the briefs of every language)."""
+        key = ("actions", country)
+        if key not in self._scopes:
+            self._scopes[key] = _actions(self.scope(figures, "country", country).actions)
+        return self._scopes[key]
+
     def names(self, kind: str, lang: str) -> dict[str, str]:
         """code -> name in ``lang`` of the regions (kind "region") or countries (kind "country")."""
         key = (kind, lang)
@@ -290,8 +299,27 @@ def _country_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) 
     return f.items
 
 
+#: The columns of a country brief's actions table, as recorded in its snapshot (raw values, any language).
+ACTION_FIELDS = ("year", "title", "partner", "channel", "pillars", "committed")
+ACTION_FIELD_LABELS = {"year": "year", "title": "title", "partner": "partner", "channel": "channel",
+                       "pillars": "pillars", "committed": "amount committed"}
+
+
+def _actions(frame) -> dict[str, dict[str, Any]]:
+    """action_id -> the fields the country brief's actions table prints (raw: formatted when compared)."""
+    out: dict[str, dict[str, Any]] = {}
+    columns = [frame[c].tolist() for c in ("action_id", *ACTION_FIELDS)]
+    for action_id, year, title, partner, channel, pillars, committed in zip(*columns):
+        out[str(action_id)] = {
+            "year": _plain(year), "title": str(title), "partner": str(partner), "channel": str(channel),
+            "pillars": "" if _plain_missing(pillars) else str(pillars), "committed": _plain(committed),
+        }
+    return out
+
+
 def _publication(ds: Dataset, figures, doc: Doc, look: _Lookup) -> dict[str, Any]:
     lang = doc.lang
+    actions = None
     if doc.kind == "synthesis":
         title = ds.evaluation.title.get(lang, "")
         figs = _synthesis_figures(ds, figures, lang, look)
@@ -306,7 +334,8 @@ def _publication(ds: Dataset, figures, doc: Doc, look: _Lookup) -> dict[str, Any
         title = look.names("country", lang).get(doc.code, doc.code)
         figs = _country_figures(ds, figures, lang, doc.code, look)
         recs = look.recs(lang, [doc.code])
-    return {
+        actions = look.actions(figures, doc.code)
+    pub = {
         "lang": lang,
         "kind": doc.kind,
         "code": doc.code,
@@ -315,10 +344,13 @@ def _publication(ds: Dataset, figures, doc: Doc, look: _Lookup) -> dict[str, Any
         "recommendations": recs,
         "narrative": _narrative(ds, doc),
     }
+    if actions is not None:
+        pub["actions"] = actions
+    return pub
 
 
 def snapshot(ds: Dataset, figures, languages: Iterable[str]) -> Snapshot:
-    """What every publication of ``languages`` shows: key figures, recommendations, narrative (JSON-serialisable).
+    """What every publication of ``languages`` shows: key figures, actions, recommendations, narrative (JSON types).
 
     ``figures`` is :func:`reportgen.aggregate.compute_figures` of ``ds``. The publications are those a build
     makes (:func:`reportgen.build.plan_documents`): per language, the synthesis and a brief per region and per
@@ -413,6 +445,40 @@ def _compare_figures(old: list[dict], new: list[dict], lang: str, currency: str)
     return out
 
 
+def _action_text(field: str, value: Any, fmt) -> str:
+    if field == "committed":
+        return fmt.money(None if value is None else float(value))
+    return "–" if value is None or value == "" else str(value)
+
+
+def _compare_actions(old: dict[str, dict], new: dict[str, dict], lang: str, currency: str) -> dict[str, list]:
+    """A country brief's actions added, removed, and changed (the fields whose printed value changed)."""
+    fmt = _formatter(lang, currency)
+
+    def summary(action_id: str, a: dict) -> dict[str, Any]:
+        return {"action_id": action_id, "year": a.get("year"), "title": a.get("title", ""),
+                "committed": _action_text("committed", a.get("committed"), fmt)}
+
+    added = [summary(k, new[k]) for k in sorted(set(new) - set(old), key=_natural)]
+    removed = [summary(k, old[k]) for k in sorted(set(old) - set(new), key=_natural)]
+    changed = []
+    for k in sorted(set(old) & set(new), key=_natural):
+        if old[k] == new[k]:
+            continue
+        fields = []
+        for field in ACTION_FIELDS:
+            before = _action_text(field, old[k].get(field), fmt)
+            after = _action_text(field, new[k].get(field), fmt)
+            if before != after:
+                diff = (_difference("money", old[k].get(field), new[k].get(field), lang, currency)
+                        if field == "committed" else None)
+                fields.append({"field": field, "label": ACTION_FIELD_LABELS[field], "old": before, "new": after,
+                               "difference": diff["text"] if diff else None})
+        if fields:
+            changed.append({"action_id": k, "title": new[k].get("title", ""), "fields": fields})
+    return {"added": added, "removed": removed, "changed": changed}
+
+
 def _natural(text: str) -> tuple:
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
 
@@ -500,14 +566,16 @@ def compare(old: Snapshot | None, new: Snapshot) -> Report:
         figs = _compare_figures(o.get("figures", []), n.get("figures", []), lang, currency)
         recs = _compare_recs(o.get("recommendations", {}), n.get("recommendations", {}))
         narrative = _compare_narrative(o.get("narrative"), n.get("narrative"))
+        actions = _compare_actions(o.get("actions", {}), n.get("actions", {}), lang, currency)
         title_changed = o.get("title") != n.get("title")
-        if not (figs or any(recs.values()) or narrative or title_changed):
+        if not (figs or any(recs.values()) or narrative or title_changed or any(actions.values())):
             unchanged += 1
             continue
         e = _entry(key, n, "changed")
         e["figures"] = figs
         e["recommendations"] = recs
         e["narrative"] = narrative
+        e["actions"] = actions
         e["old_title"] = o.get("title") if title_changed else None
         entries.append(e)
     entries.sort(key=lambda e: _sort_key(e["key"], e, languages))
@@ -531,6 +599,11 @@ def _dumps(obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True, allow_nan=False) + "\n"
     except ValueError as exc:  # pragma: no cover - _plain() turns NaN into None
         raise ReportgenError(f"internal error: a figure is not a finite number ({exc}); please report it") from None
+
+
+def _dumps_compact(obj: Any) -> str:
+    """Hidden state (snapshots): compact JSON, sorted keys."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False) + "\n"
 
 
 def report_json(report: Report) -> str:
@@ -563,6 +636,15 @@ def report_text(report: Report, *, heading: str = "") -> str:
         for f in p["figures"]:
             diff = f" ({f['difference']['text']})" if f["difference"] else ""
             lines.append(f"{key}: {f['label']} {_arrow(f['old'])} → {_arrow(f['new'])}{diff}")
+        acts = p.get("actions") or {"added": [], "removed": [], "changed": []}
+        for a in acts["changed"]:
+            for f in a["fields"]:
+                diff = f" ({f['difference']})" if f.get("difference") else ""
+                lines.append(f"{key}: action {a['action_id']} {f['label']}: {f['old']} → {f['new']}{diff}")
+        for a in acts["added"]:
+            lines.append(f"{key}: action {a['action_id']} added: {a['year']}, {a['title']}, {a['committed']}")
+        for a in acts["removed"]:
+            lines.append(f"{key}: action {a['action_id']} removed: {a['year']}, {a['title']}, {a['committed']}")
         recs = p["recommendations"]
         for r in recs["added"]:
             lines.append(f"{key}: recommendation {r['rec_id']} added: {r['text']}")
@@ -711,8 +793,8 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
                  stylesheet=f"assets/{css}" if has_css else None, link_publications=True)
     if rotate:
         if current is not None:
-            atomic.write_text(previous_path, _dumps(current))
+            atomic.write_text(previous_path, _dumps_compact(current))
         else:
             previous_path.unlink(missing_ok=True)
-        atomic.write_text(current_path, _dumps(stored))
+        atomic.write_text(current_path, _dumps_compact(stored))
     return report
