@@ -80,6 +80,7 @@ def mutation(draw, files: dict) -> None:
     if kind in ("cell", "column", "separator", "row") and text_files:
         name = draw(st.sampled_from(text_files))
         separator, rows = rows_of(files[name])
+        rows = [row or [""] for row in rows] or [[""]]
         if kind == "cell" and len(rows) > 1:
             r = draw(st.integers(1, len(rows) - 1))
             c = draw(st.integers(0, len(rows[r]) - 1))
@@ -95,7 +96,7 @@ def mutation(draw, files: dict) -> None:
             elif op == "rename":
                 rows[0][c] = draw(st.sampled_from(COLUMN_NAMES))
             else:
-                rows = [row + [row[c]] for row in rows]
+                rows = [row + row[c:c + 1] for row in rows]
         elif kind == "row":
             op = draw(st.sampled_from(["ragged", "duplicate", "header-only"]))
             if op == "ragged" and len(rows) > 1:
