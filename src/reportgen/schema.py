@@ -16,6 +16,7 @@ from typing import Literal
 import pandas as pd
 import pandera.pandas as pa
 
+from . import load
 from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
 from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_country
 from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
@@ -499,6 +500,10 @@ def _presence(f: Field) -> str:
     return f"{column}, {cell}"
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:g} MB"
+
+
 def render_dataset_doc() -> str:
     """The text of ``docs/dataset.md``, generated from the declarations of this module."""
     out: list[str] = []
@@ -537,10 +542,12 @@ def render_dataset_doc() -> str:
         "Allowed values (`channel`, `criterion`, `priority`, `pillars`) are matched regardless of case and "
         "stored in lower case; `pillars` are stored in the order prevention, protection, prosecution, "
         "partnership.",
-        "An `.xlsx` file over the size limit (50 MB by default), or whose content declares more than 500 MB or "
-        "more than 20 times its size (above 10 MB), is refused without being opened. Formulas count by their "
+        f"An `.xlsx` file over the size limit ({_mb(50_000_000)} by default, `max_xlsx_bytes`), or whose content "
+        f"declares more than {_mb(load.MAX_XLSX_UNCOMPRESSED)} or more than {load.MAX_XLSX_RATIO} times its size "
+        f"(above {_mb(load.XLSX_RATIO_FLOOR)}), is refused without being opened. Formulas count by their "
         "last computed value; numbers are read as written (`2009`, not `2009.0`), dates as `YYYY-MM-DD`.",
-        "`evaluation.yaml` (at most 1 MB) is read as plain YAML data; Markdown files are limited to 1 MB each.",
+        f"`evaluation.yaml` (at most {_mb(load.MAX_YAML_BYTES)}) is read as plain YAML data (`yaml.safe_load`); "
+        f"CSV files are limited to {_mb(load.MAX_CSV_BYTES)}, Markdown files to {_mb(load.MAX_MARKDOWN_BYTES)} each.",
     ):
         w(f"- {line}")
     w("")
@@ -607,7 +614,7 @@ def render_dataset_doc() -> str:
     for path, text in NARRATIVE_FILES:
         w(f"| `{path}` | {text} |")
     w("")
-    w("Markdown, UTF-8, at most 1 MB each. A file elsewhere under `narrative/`, or for a language, region or country "
+    w(f"Markdown, UTF-8, at most {_mb(load.MAX_MARKDOWN_BYTES)} each. A file elsewhere under `narrative/`, or for a language, region or country "
       "the dataset does not have, is a warning (`unknown_narrative`) and is not used. `assets/` (optional) holds "
       "images the narrative may show.")
     w("")
