@@ -690,3 +690,12 @@ def test_a_yaml_alias_bomb_is_not_expanded(tmp_path):
     assert {(p.column, p.rule) for p in result.errors} >= {("id", "type"), ("currency", "type"),
                                                             ("languages", "allowed")}
     assert all(len(p.message) < 1000 for p in result.problems)
+
+
+def test_the_dataset_survives_pickling(tiny_dataset_dir):
+    import pickle
+
+    ds = validate_dataset(tiny_dataset_dir).dataset
+    again = pickle.loads(pickle.dumps(ds, protocol=pickle.HIGHEST_PROTOCOL))
+    pd.testing.assert_frame_equal(again.actions, ds.actions)
+    assert again.evaluation == ds.evaluation and again.narratives == ds.narratives
