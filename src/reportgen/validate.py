@@ -135,7 +135,7 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
         return out
     for key in data:
         if str(key) not in EVALUATION_KEY_NAMES:
-            report("unknown_key", (str(key),), f"is not a key of evaluation.yaml" +
+            report("unknown_key", (str(key),), "is not a key of evaluation.yaml" +
                    hint(did_you_mean(str(key), EVALUATION_KEY_NAMES)), key)
 
     def get(key: str, required: bool) -> object:
@@ -447,7 +447,8 @@ def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list
             file, "region_mismatch",
             f"must be the region of {describe(code)}, which is {country_region[code]!r} in "
             f"{countries.raw.file if countries else 'countries.csv'} (row {country_row[code]}), got "
-            f"{quote(region[row])}; correct it or leave it empty", row=row, column="region", value=raw.at[row, "region"]))
+            f"{quote(region[row])}; correct it or leave it empty", row=row, column="region",
+            value=raw.at[row, "region"]))
     committed, disbursed = column("committed"), column("disbursed")
     amounts = usable("committed") & usable("disbursed") & committed.notna() & disbursed.notna()
     for row in flagged(amounts & (disbursed.astype("Float64") > committed.astype("Float64"))):
@@ -673,5 +674,5 @@ def write_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> N
     folder cannot be written)."""
     output_dir = Path(output_dir)
     ordered = sorted(problems, key=sort_key)
-    atomic.write_text(output_dir / "validation.json", report_json(ordered))
-    atomic.write_text(output_dir / "validation.html", render_report(ordered, Path(data_dir)))
+    atomic.write_if_changed(output_dir / "validation.json", report_json(ordered))
+    atomic.write_if_changed(output_dir / "validation.html", render_report(ordered, Path(data_dir)))
