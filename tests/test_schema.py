@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from babel.core import get_global
 
-from reportgen.fields import CellError, Field, did_you_mean, parse_amount, parse_cell, parse_column, parse_integer, \
+from reportgen.fields import CellError, did_you_mean, parse_amount, parse_cell, parse_column, parse_integer, \
     parse_list, parse_number
 from reportgen.iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, is_country_code, suggest_country
 from reportgen.model import PILLARS

@@ -199,7 +199,8 @@ def test_missing_and_misspelled_columns():
 
 
 def test_optional_columns_may_be_left_out():
-    text = "action_id,title,country,region,channel,partner,pillars,year,committed\nA-1,t,NGA,,bilateral,p,prevention,2009,1\n"
+    text = ("action_id,title,country,region,channel,partner,pillars,year,committed\n"
+            "A-1,t,NGA,,bilateral,p,prevention,2009,1\n")
     assert problems_of("actions", text) == set()
 
 
@@ -389,7 +390,8 @@ def test_a_numeric_id_is_read_as_text():
         ({"currency": "EURO"}, ("currency", "allowed")),
         ({"currency": 978}, ("currency", "type")),
         ({"indicators": ["tip_tier"]}, ("indicators", "type")),
-        ({"indicators": {"tip tier": {"unit": "x", "label": {"fr": "a", "en": "b"}}}}, ("indicators.tip tier", "pattern")),
+        ({"indicators": {"tip tier": {"unit": "x", "label": {"fr": "a", "en": "b"}}}},
+         ("indicators.tip tier", "pattern")),
         ({"indicators": {"t": {"label": {"fr": "a", "en": "b"}}}}, ("indicators.t.unit", "required")),
         ({"indicators": {"t": {"unit": "x", "label": {"fr": "a"}}}}, ("indicators.t.label.en", "missing_language")),
         ({"indicators": {"t": {"unit": "x", "lable": {}, "label": {"fr": "a", "en": "b"}}}},
@@ -438,7 +440,8 @@ def test_partial_evaluation_still_gives_languages_and_period():
 def test_tiny_dataset_is_valid_with_one_warning(tiny_dataset_dir):
     result = validate_dataset(tiny_dataset_dir)
     assert result.ok and isinstance(result, ValidationResult)
-    assert [(p.file, p.row, p.column, p.rule) for p in result.problems] == [("actions.csv", 6, "committed", "no_amount")]
+    assert [(p.file, p.row, p.column, p.rule) for p in result.problems] == [
+        ("actions.csv", 6, "committed", "no_amount")]
     assert result.warnings == result.problems and result.errors == []
 
 

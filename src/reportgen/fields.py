@@ -73,7 +73,7 @@ class Field:
     def per_language(self) -> bool:
         return "{lang}" in self.name
 
-    def for_language(self, lang: str) -> "Field":
+    def for_language(self, lang: str) -> Field:
         """The concrete column of a per-language field."""
         return Field(**{**self.__dict__, "name": self.name.replace("{lang}", lang), "example": self.example})
 

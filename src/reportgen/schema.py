@@ -95,7 +95,8 @@ EVALUATION_KEYS: tuple[Key, ...] = (
         "[fr, en]"),
     Key("title", "per_language", True, "The evaluation's title, one text per language.",
         "{fr: Les actions de coopération…, en: Cooperation against…}"),
-    Key("subtitle", "per_language", False, "A subtitle, one text per language.", "{fr: Rapport de synthèse, en: Synthesis}"),
+    Key("subtitle", "per_language", False, "A subtitle, one text per language.",
+        "{fr: Rapport de synthèse, en: Synthesis}"),
     Key("commissioner", "per_language", True, "Who commissioned the evaluation, one text per language.",
         "{fr: Ministère des Affaires étrangères, en: Ministry of Foreign Affairs}"),
     Key("evaluator", "text", True, "Who carried out the evaluation.", "Example Consulting"),
@@ -174,7 +175,8 @@ TABLES: dict[str, Table] = {
                 Field("name_{lang}", "text", "Name of the region in that language.", "Afrique de l'Ouest",
                       required=True),
             ),
-            (("region", "name_fr", "name_en"), ("west-africa", "Afrique de l'Ouest et centrale", "West and Central Africa"),
+            (("region", "name_fr", "name_en"),
+             ("west-africa", "Afrique de l'Ouest et centrale", "West and Central Africa"),
              ("see", "Europe du Sud-Est", "South-East Europe")),
             notes=("`global` is reserved (it is the scope of recommendations to the whole evaluation).",),
         ),
@@ -397,7 +399,8 @@ def _reference_message(f: Field, value: str, ctx: Context) -> str:
     if f.reference == "regions.region":
         return f"must be a region of regions.csv, got {quote(value)}" + hint(did_you_mean(value, targets))
     if f.reference == "actions.action_id":
-        return f"must be an action_id of actions.csv, got {quote(value)}" + hint(did_you_mean(value, targets, cutoff=0.8))
+        suggestion = did_you_mean(value, targets, cutoff=0.8)
+        return f"must be an action_id of actions.csv, got {quote(value)}" + hint(suggestion)
     if f.reference == "indicators":
         return (
             f"must be an indicator declared under 'indicators' in evaluation.yaml, got {quote(value)}"
@@ -614,7 +617,8 @@ def render_dataset_doc() -> str:
     for path, text in NARRATIVE_FILES:
         w(f"| `{path}` | {text} |")
     w("")
-    w(f"Markdown, UTF-8, at most {_mb(load.MAX_MARKDOWN_BYTES)} each. A file elsewhere under `narrative/`, or for a language, region or country "
+    w(f"Markdown, UTF-8, at most {_mb(load.MAX_MARKDOWN_BYTES)} each. A file elsewhere under `narrative/`, "
+      "or for a language, region or country "
       "the dataset does not have, is a warning (`unknown_narrative`) and is not used. `assets/` (optional) holds "
       "images the narrative may show.")
     w("")
