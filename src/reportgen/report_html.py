@@ -23,7 +23,8 @@ table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
 caption { text-align: left; font-weight: 600; padding: .25rem 0; }
 th, td { border: 1px solid #c8c8c8; padding: .35rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; }
-td.value { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; word-break: break-all; }
+td.value { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; min-width: 8em;
+           overflow-wrap: anywhere; }
 .error { color: #b3261e; font-weight: 600; } .warning { color: #8a5a00; font-weight: 600; }
 """
 
@@ -38,7 +39,8 @@ def render_report(problems: list[Problem], data_dir: Path) -> str:
     warnings = len(problems) - errors
     if errors:
         summary = (f"The dataset has {_plural(errors, 'error')} and {_plural(warnings, 'warning')}. "
-                   "Nothing was published: correct the errors below and build again.")
+                   "The publications cannot be built until the errors below are corrected; those already built "
+                   "were left as they were.")
     elif warnings:
         summary = (f"The dataset has no error and {_plural(warnings, 'warning')}. The publications can be built; "
                    "the warnings below are worth a look.")
