@@ -91,7 +91,7 @@ class Key:
 
 EVALUATION_KEYS: tuple[Key, ...] = (
     Key("id", "text", True, "The evaluation's number, as text (a bare number is read as text).", '"128"'),
-    Key("languages", "languages", True, "The publication languages, `fr` and/or `en`; the first is the main one.",
+    Key("languages", "languages", True, "The publication languages, a list of `fr` and/or `en` (or one code alone); the first is the main one.",
         "[fr, en]"),
     Key("title", "per_language", True, "The evaluation's title, one text per language.",
         "{fr: Les actions de coopération…, en: Cooperation against…}"),
