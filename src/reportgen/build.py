@@ -341,11 +341,15 @@ class _Worker:
                                    "the config or reduce the publication's size")
         except ReportgenError as exc:
             return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
-        except Exception as exc:  # noqa: BLE001 - one document's bug must not stop the others
+        except BaseException as exc:  # noqa: BLE001 - one document's bug must not stop the others
             from weasyprint.urls import FatalURLFetchingError
 
+            # A refused resource (ResourceRefused) is a FatalURLFetchingError, a BaseException: caught here, not
+            # by `except Exception`, else it would break the worker pool (or the render stage) with a traceback.
             if isinstance(exc, FatalURLFetchingError):
                 return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
+            if not isinstance(exc, Exception):
+                raise
             return DocResult(key, "failed", time.perf_counter() - t0,
                              error=f"internal error {type(exc).__name__}: {exc} (please report it)")
 

@@ -8,7 +8,9 @@ Allowed:
 
 Refused: http, https, ftp and every other scheme (so no network and no redirect can happen), ``file:`` outside the
 allowed folders, oversized files and ``data:`` URLs. A refusal raises :class:`ResourceRefused`, which WeasyPrint does
-not swallow (it derives from ``FatalURLFetchingError``): the document fails with a message naming the URL.
+not swallow (it derives from ``FatalURLFetchingError``): the document fails with a message naming the URL. WeasyPrint
+does swallow every exception while it draws an SVG image (``<image href>`` inside an SVG), so the fetcher also keeps
+each refusal in ``refused`` and :func:`reportgen.pdf.render_pdf` fails the document when that list is not empty.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ class ResourceRefused(FatalURLFetchingError):
         shown = url if len(url) <= 120 else url[:117] + "..."
         super().__init__(f"refused to load {shown!r}: {reason}")
 
+    def __reduce__(self):  # picklable: a render worker sends it back to its parent
+        return (type(self), (self.url, self.reason))
+
 
 class SafeFetcher(URLFetcher):
     """URL fetcher limited to local files under ``roots`` and small ``data:`` URLs."""
@@ -51,8 +56,16 @@ class SafeFetcher(URLFetcher):
         self.max_data_bytes = max_data_bytes
         self.max_file_bytes = max_file_bytes
         self.fetched: list[str] = []
+        self.refused: list[ResourceRefused] = []
 
     def fetch(self, url: str, headers=None) -> URLFetcherResponse:  # noqa: D401 - WeasyPrint API
+        try:
+            return self._fetch(url)
+        except ResourceRefused as exc:
+            self.refused.append(exc)
+            raise
+
+    def _fetch(self, url: str) -> URLFetcherResponse:
         scheme = url.split(":", 1)[0].lower() if ":" in url else ""
         if scheme == "data":
             return self._fetch_data(url)

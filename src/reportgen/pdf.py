@@ -99,7 +99,7 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
     """
     from weasyprint import HTML, Attachment
 
-    from .fetcher import SafeFetcher
+    from .fetcher import ResourceRefused, SafeFetcher
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown PDF variant {variant!r}")
@@ -120,6 +120,10 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
                 if link_type == "internal":
                     kept.append(link)
                     continue
+                if link_type == "attachment":
+                    # <a rel=attachment href=…>: WeasyPrint would embed the linked file in the PDF.
+                    raise ResourceRefused(target, "a rel=attachment link would embed that file in the PDF; "
+                                                  "publications embed only their own data")
                 new = _rewrite_link(target, output_root, public_url) if link_type == "external" else None
                 if new is None:
                     result.links_removed.append(target if not target.startswith("file:") else
@@ -140,6 +144,9 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
                 for name, data, desc in attachments
             ]
         result.data = document.write_pdf(**options)
+        if fetcher.refused:
+            # Refusals WeasyPrint swallowed (it logs and skips any error while drawing an SVG image).
+            raise fetcher.refused[0]
         result.warnings = collect.messages
         return result
     finally:
