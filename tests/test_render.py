@@ -196,3 +196,8 @@ def test_resolve_files_prefers_the_override(tmp_path: Path):
 def test_share_of_a_key_figure(fr, en):
     assert render(en, "{{ 0.0004|share }} {{ 0.0|share }} {{ 0.071|share }}") == "&lt; 0.1% 0.0% 7.1%"
     assert render(fr, "{{ 0.0004|share }}") == f"&lt; 0,1{NBSP}%"
+
+
+def test_ucfirst_keeps_the_rest_of_the_text(en):
+    assert render(en, '{{ "development assistance (OECD)"|ucfirst }}') == "Development assistance (OECD)"
+    assert render(en, '{{ t|ucfirst }}', t="<b>") == "&lt;b&gt;"

@@ -7,7 +7,8 @@ Every template is rendered by an environment made here, and only here:
 - the i18n extension with the language's gettext catalog (new-style: ``_("…", name=value)`` escapes its variables);
   a message without a translation in a language other than English fails the render with a clear message;
 - every filter is registered here: ``money``, ``percent``, ``share``, ``number``, ``month``, ``date``, ``year``,
-  ``filesize``, ``verbatim``, ``plain`` (see :func:`_filters`); numbers reach the page only through them;
+  ``filesize``, ``ucfirst``, ``verbatim``, ``plain`` (see :func:`_filters`); numbers reach the page only through
+  them;
 - French typography is applied once, in ``finalize``: every value a template prints in a French environment goes
   through :func:`reportgen.typography.french` (plain text: data and generated text) or
   :func:`reportgen.typography.french_html` (markup: translated messages, Markdown, macro output), before escaping.
@@ -319,6 +320,12 @@ def _filters(lang: str) -> dict[str, Any]:
                 return f"{fmt(ctx).number(n, 1 if n < 100 else 0)}\u00a0{unit}"
         raise AssertionError  # pragma: no cover
 
+    def ucfirst(value):
+        """First letter in capitals, the rest as it is (Jinja's ``capitalize`` lowercases the rest: ``OCDE``)."""
+        text = str(value)
+        out = text[:1].upper() + text[1:]
+        return Markup(out) if isinstance(value, Markup) else out
+
     def verbatim(value):
         """Mark a string as not prose (URL, id, code): French typography leaves it alone."""
         return Verbatim(value)
@@ -330,7 +337,7 @@ def _filters(lang: str) -> dict[str, Any]:
         return str(value)
 
     return {"money": money, "percent": percent, "share": share, "number": number, "month": month, "date": date, "year": year,
-            "filesize": filesize, "verbatim": verbatim, "plain": plain}
+            "filesize": filesize, "ucfirst": ucfirst, "verbatim": verbatim, "plain": plain}
 
 
 # ----------------------------------------------------------------------------------------------------------------
