@@ -495,18 +495,13 @@ class _Builder:
         rows.sort(key=lambda r: (order.get(r["scope_kind"], 3), _natural(r["rec_id"])))
         return rows
 
-    def data_note(self, totals, regional_actions: int | None, scope_kind: str) -> dict:
-        """Facts the data note states (its sentences are in the template)."""
+    def data_note(self, totals, regional_actions: int | None, scoped: pd.DataFrame) -> dict:
+        """Facts the data note states (its sentences are in the template); ``scoped``: the publication's actions."""
         ds = self.ds
-        actions = ds.actions
-        if scope_kind == "synthesis":
-            scoped = actions
-        elif scope_kind == "region":
-            scoped = actions[(actions["region"].astype(str) == self.doc.code)]
-        else:
-            scoped = actions[(actions["country"].astype(str) == self.doc.code)]
-        rated_ids = set(ds.ratings["action_id"].astype(str)) if ds.ratings is not None else set()
-        rated = int(scoped["action_id"].astype(str).isin(rated_ids).sum()) if len(scoped) else 0
+        scope_kind = self.doc.kind
+        rated = 0
+        if ds.ratings is not None and len(scoped):
+            rated = int(scoped["action_id"].astype(str).isin(ds.ratings["action_id"].astype(str)).sum())
         # The data tables read (narrative texts and images are not sources of figures).
         files = sorted(f.rsplit("/", 1)[-1] for f in ds.source_files if "/" not in f.strip("/"))
         sources = []
@@ -651,7 +646,7 @@ class _Builder:
                 currency=self.ev.currency, lang=self.lang),
                 "top": max(pillars, key=lambda p: p["committed"] or 0.0) if pillars else None},
         }
-        data_note = self.data_note(t, regional_total, "synthesis")
+        data_note = self.data_note(t, regional_total, ds.actions)
         return {
             "doc_title": self.ev.title.get(self.lang, ""),
             "running_title": self.ev.title.get(self.lang, ""),
@@ -723,7 +718,7 @@ class _Builder:
             "narrative": self.narrative("region", code),
             "recommendations": self.recommendations({code, *members}),
             "charts": charts,
-            "data_note": self.data_note(t, int(sf.regional_actions), "region"),
+            "data_note": self.data_note(t, int(sf.regional_actions), sf.actions),
         }
 
     # -- country ------------------------------------------------------------------------------------------------
@@ -779,7 +774,7 @@ class _Builder:
             "narrative": self.narrative("country", code),
             "recommendations": self.recommendations({code}),
             "charts": charts,
-            "data_note": self.data_note(t, None, "country"),
+            "data_note": self.data_note(t, None, sf.actions),
         }
 
     def comments(self, actions: pd.DataFrame, limit: int = 3) -> list[dict]:

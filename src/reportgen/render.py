@@ -287,23 +287,13 @@ def _filters(lang: str) -> dict[str, Any]:
     def date(ctx, text):
         """``YYYY-MM`` as a month (``mars 2014``), ``YYYY-MM-DD`` as a day (``1er mars 2014``)."""
         text = str(text)
-        if len(text) == 7:
-            return fmt(ctx).month(text)
-        from datetime import date as _date
-
-        from babel.dates import format_date
-
-        y, m, d = (int(p) for p in text.split("-"))
-        out = format_date(_date(y, m, d), format="long", locale=lang)
-        if lang == "fr" and d == 1:
-            out = re.sub(r"^1 ", "1er ", out)
-        return out
+        return fmt(ctx).month(text) if len(text) == 7 else fmt(ctx).day(text)
 
     def year(value):
         """A year, never grouped: ``2014``."""
-        if _is_missing(value):
-            return "–"
-        return str(int(value))
+        from .i18n import Formatter
+
+        return "–" if _is_missing(value) else Formatter.year(value)
 
     @jinja2.pass_context
     def filesize(ctx, n_bytes):
