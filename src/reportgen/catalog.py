@@ -47,7 +47,8 @@ def catalog_context(s: Settings, plan: dict, results: list[dict], ds=None) -> di
                 "pdf_bytes": _size(pdf), "available": pdf.is_file(),
                 "status": r.get("status", ""),
             })
-        groups.append({"lang": lang, **{k + "s" if k != "synthesis" else k: v for k, v in entries.items()}})
+        groups.append({"lang": lang, "synthesis": entries["synthesis"], "regions": entries["region"],
+                       "countries": entries["country"]})
     data_dir = s.output / "data"
     data_files = [{"name": p.name, "href": f"data/{p.name}", "bytes": _size(p)}
                   for p in sorted(data_dir.glob("*")) if p.is_file() and not p.name.startswith(".")]

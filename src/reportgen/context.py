@@ -881,8 +881,7 @@ def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_d
             "label": _language_name(glang),
             "synthesis": synthesis,
             "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: _collation_key(e["name"])),
-            # "countrys": tolerated spelling of early catalog versions
-            "countries": sorted(named(g.get("countries", g.get("countrys", [])), country_names),
+            "countries": sorted(named(g.get("countries", []), country_names),
                                 key=lambda e: _collation_key(e["name"])),
         })
     data_files = [{**d, "href": Verbatim(d["href"])} for d in catalog.get("data_files", [])]
