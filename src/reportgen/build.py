@@ -34,6 +34,8 @@ from .model import Doc
 from .settings import Settings, source_date_epoch
 
 PLAN_VERSION = 1
+DATA_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
+MAX_DATA_IMAGE_BYTES = 5 * 1024 * 1024
 KIND_WEIGHT = {"synthesis": 12.0, "region": 3.0, "country": 1.5}
 
 
@@ -128,6 +130,16 @@ def copy_assets(s: Settings) -> list[Path]:
                 for f in sorted(folder.rglob("*")):
                     if f.is_file() and not f.name.startswith("."):
                         wanted[f"{sub}/{f.relative_to(folder).as_posix()}"] = f
+    # The dataset's own images (narrative Markdown may show assets/<name>.png|jpg|jpeg|svg): copied, size-capped,
+    # under assets/data/. Anything else in the dataset's assets/ folder is not published.
+    data_assets = Path(s.data) / "assets"
+    if data_assets.is_dir():
+        for f in sorted(data_assets.rglob("*")):
+            rel = f.relative_to(data_assets).as_posix()
+            if (f.is_file() and not f.is_symlink() and f.suffix.lower() in DATA_IMAGE_SUFFIXES
+                    and not any(part.startswith(".") for part in rel.split("/"))
+                    and f.stat().st_size <= MAX_DATA_IMAGE_BYTES):
+                wanted[f"data/{rel}"] = f
     assets = s.output / "assets"
     written = []
     for rel, src in sorted(wanted.items()):
@@ -258,9 +270,9 @@ class _Worker:
         self.envs: dict = {}
         self.fingerprint = renderer_fingerprint()
         self.epoch = int(plan["epoch"])
+        # The published copies (assets/css, assets/fonts, assets/data) and the project's templates; never the
+        # dataset folder itself.
         self.roots = [s.output / "assets", *self.dirs]
-        if self.ds.assets_dir is not None:
-            self.roots.append(self.ds.assets_dir)
 
     def env(self, lang: str):
         from .render import make_environment
@@ -368,6 +380,7 @@ def make_render_settings(cls, s: Settings, ds):
         "data_date": s.data_date or ds.evaluation.published,
         "pdf_variant": s.pdf_variant,
         "public_url": s.public_url,
+        "narrative_images": "assets/data/" if ds.assets_dir is not None else "",
     }
     return cls(**{k: v for k, v in values.items() if k in names})
 
