@@ -126,8 +126,8 @@ class Spy:
 
 def page(out: Path, body: str, head: str = "") -> Path:
     html = out / "fr" / "doc.html"
-    html.write_text(f'<!DOCTYPE html>\n<html lang="fr">\n<head><meta charset="utf-8"><title>Essai</title>{head}</head>\n'
-                    f"<body>{body}<p>Texte.</p></body>\n</html>\n", encoding="utf-8")
+    html.write_text(f'<!DOCTYPE html>\n<html lang="fr">\n<head><meta charset="utf-8"><title>Essai</title>{head}'
+                    f"</head>\n<body>{body}<p>Texte.</p></body>\n</html>\n", encoding="utf-8")
     return html
 
 
@@ -382,7 +382,17 @@ def hostile_build(tmp_path_factory, probe):
     from reportgen.settings import Settings
 
     base = tmp_path_factory.mktemp("fetch-build")
-    data = write_dataset(base / "data", small_dataset(hostile_markdown(probe.url)))
+    files = small_dataset(hostile_markdown(probe.url))
+    # The dataset's own images are published under assets/data/ and may be shown by narratives: a good one (ALB),
+    # an SVG that points at the network and at a file (XKX), a link to a file outside the dataset (not shown).
+    files["assets/ok.png"] = PNG_1PX
+    files["narrative/fr/countries/ALB.md"] += "\n![Carte](assets/ok.png)\n"
+    files["assets/evil.svg"] = svg(f'<image href="{probe.url}/dataset-svg.png" width="5" height="5"/>'
+                                   '<image href="file:///etc/passwd" width="5" height="5"/>')
+    files["narrative/fr/countries/XKX.md"] = "Carte :\n\n![Carte](assets/evil.svg)\n"
+    (base / "secret.png").write_bytes(PNG_1PX + b"s3cret-outside")
+    data = write_dataset(base / "data", files)
+    (data / "assets" / "link.png").symlink_to(base / "secret.png")
     override = base / "override"
     override.mkdir()
     region = (ROOT / "templates" / "region.html.j2").read_text(encoding="utf-8")
@@ -395,7 +405,7 @@ def hostile_build(tmp_path_factory, probe):
     probe.take()
     build.stage_validate(s, quiet=True)
     build.stage_prepare(s)
-    with pytest.raises(ReportgenError, match=r"1 publication\(s\) failed to render; the others were built"):
+    with pytest.raises(ReportgenError, match=r"2 publication\(s\) failed to render; the others were built"):
         build.stage_render(s, 0, jobs=2)
     failed = __import__("json").loads((s.state_dir / "shards" / "0.failed.json").read_text(encoding="utf-8"))
     return s, failed, probe.take()
@@ -414,9 +424,26 @@ def test_a_refusal_fails_only_that_publication_naming_it_and_the_url(hostile_bui
     assert status["fr/regions/see"] == ("failed", f"refused to load '{probe.url}/template.png': the http scheme is "
                                                   "not allowed (publications may only use the project's files and "
                                                   "the dataset's assets/ folder)")
-    assert {k for k, (st, _) in status.items() if st == "built"} == {"fr/synthesis", "fr/countries/ALB",
-                                                                       "fr/countries/XKX"}
+    assert status["fr/countries/XKX"][0] == "failed"
+    assert status["fr/countries/XKX"][1].startswith(f"refused to load '{probe.url}/dataset-svg.png': ")
+    assert {k for k, (st, _) in status.items() if st == "built"} == {"fr/synthesis", "fr/countries/ALB"}
     assert not (s.output / "fr" / "regions" / "see.pdf").exists()
+    assert not (s.output / "fr" / "countries" / "XKX.pdf").exists()
+
+
+@pytest.mark.slow
+def test_the_datasets_images_are_published_copies_and_links_out_are_not_followed(hostile_build):
+    s, _, _ = hostile_build
+    published = s.output / "assets" / "data"
+    assert (published / "ok.png").read_bytes() == PNG_1PX
+    assert not (published / "link.png").exists()
+    for path in s.output.rglob("*"):
+        if path.is_file():
+            assert b"s3cret-outside" not in path.read_bytes(), path
+    html = (s.output / "fr" / "countries" / "ALB.html").read_text(encoding="utf-8")
+    assert '<img src="../../assets/data/ok.png" alt="Carte">' in html
+    pdf = pikepdf.open(s.output / "fr" / "countries" / "ALB.pdf")
+    assert [x for p in pdf.pages for x in p.Resources.get("/XObject", {}).values() if x.get("/Subtype") == "/Image"]
 
 
 @pytest.mark.slow
@@ -426,8 +453,8 @@ def test_narratives_in_a_whole_build_load_nothing_and_inject_nothing(hostile_bui
     html = (s.output / f"{stem}.html").read_text(encoding="utf-8")
     doc = BeautifulSoup(html, "html.parser")
     assert not doc.find_all(["script", "iframe", "object", "embed"])
-    for img in doc.find_all("img"):
-        assert img["src"].startswith("data:image/svg+xml;base64,"), img  # only the charts
+    for img in doc.find_all("img"):  # the charts, and the dataset's image published with the page
+        assert img["src"].startswith("data:image/svg+xml;base64,") or img["src"] == "../../assets/data/ok.png", img
     for link in doc.find_all("link"):
         assert "://" not in link.get("href", ""), link
     for tag in doc.find_all(True):

@@ -1,7 +1,7 @@
 """Text from the data cannot inject markup, script, style, templates, formulas, paths or shell commands.
 
-A whole build (stages validate → prepare → render → index, French, plus the English pages rendered in-process) of a
-dataset whose every free-text field carries hostile strings: the pages show them as text; no element, attribute or
+A whole build (stages validate → prepare → render → index, French, plus the English pages rendered in-process) of
+a dataset whose every free-text field carries hostile strings: the pages show them as text; no element, attribute or
 template expression comes from the data; the PDFs render; the exported CSV and XLSX neutralise formulas without
 touching numbers. Codes that become file names are refused by validation before any path is made, and the workflow's
 shell commands interpolate only config values (docs/security.md, "Injection").
@@ -311,7 +311,8 @@ def test_codes_that_would_be_unsafe_file_names_are_refused_before_any_path_is_ma
 
 
 def _smk_sources() -> dict[str, str]:
-    return {p.name: p.read_text(encoding="utf-8") for p in [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]}
+    paths = [ROOT / "Snakefile", *sorted((ROOT / "rules").glob("*.smk"))]
+    return {p.name: p.read_text(encoding="utf-8") for p in paths}
 
 
 def test_the_only_wildcard_is_the_constrained_shard_number():

@@ -253,8 +253,29 @@ class RenderTimeout(Exception):
     pass
 
 
+# The render time limit. WeasyPrint catches every exception in places (all of them while it draws an SVG image),
+# so an alarm may be swallowed and the document finished without a chart: the alarm is remembered and fires again
+# until the render is disarmed, and a render during which it fired fails however it ended.
+_ALARM = {"armed": False, "fired": False}
+
+
 def _on_alarm(signum, frame):  # pragma: no cover - exercised through render limits tests
+    if not _ALARM["armed"]:
+        return
+    _ALARM["fired"] = True
+    signal.setitimer(signal.ITIMER_REAL, 0.25)
     raise RenderTimeout()
+
+
+def _arm_alarm(seconds: float) -> None:
+    _ALARM.update(armed=True, fired=False)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _disarm_alarm() -> None:
+    _ALARM["armed"] = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 class _Worker:
@@ -308,6 +329,8 @@ class _Worker:
         html_path = s.output / f"{doc.stem}.html"
         pdf_path = s.output / f"{doc.stem}.pdf"
         try:
+            if s.render_timeout:  # the whole document: context, Markdown, HTML and PDF
+                _arm_alarm(s.render_timeout)
             context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
             html = render_html(doc, context, self.env(doc.lang))
             attachments = self.attachments(doc)
@@ -326,15 +349,12 @@ class _Worker:
                 return DocResult(key, "unchanged", time.perf_counter() - t0, state.get("pages", 0),
                                  state["pdf"][0], state["html"][0], title)
             atomic.write_if_changed(html_path, html)
+            pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
+                             public_url=s.public_url, attachments=attachments, epoch=self.epoch)
             if s.render_timeout:
-                signal.signal(signal.SIGALRM, _on_alarm)
-                signal.setitimer(signal.ITIMER_REAL, s.render_timeout)
-            try:
-                pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
-                                 public_url=s.public_url, attachments=attachments, epoch=self.epoch)
-            finally:
-                if s.render_timeout:
-                    signal.setitimer(signal.ITIMER_REAL, 0)
+                _disarm_alarm()
+                if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
+                    raise RenderTimeout()
             atomic.write_bytes(pdf_path, pdf.data)
             seconds = time.perf_counter() - t0
             atomic.write_text(doc_state_path(s, doc), _dump_json({
@@ -343,27 +363,43 @@ class _Worker:
             }))
             return DocResult(key, "built", seconds, pdf.pages, len(pdf.data), len(html.encode()), title,
                              warnings=pdf.warnings)
-        except RenderTimeout:
-            return DocResult(key, "failed", time.perf_counter() - t0,
+        except BaseException as exc:  # noqa: BLE001 - one document's failure must not stop the others
+            if s.render_timeout:
+                _disarm_alarm()
+            return self.failed(key, time.perf_counter() - t0, exc)
+        finally:
+            if s.render_timeout:
+                _disarm_alarm()
+
+    def failed(self, key: str, seconds: float, exc: BaseException) -> DocResult:
+        """A document's failure, said so that the user can act; KeyboardInterrupt and SystemExit go on."""
+        from weasyprint.urls import FatalURLFetchingError
+
+        s = self.s
+        # WeasyPrint turns any exception raised while it fetches a resource into FatalURLFetchingError("Error
+        # fetching …") and swallows some elsewhere: the time limit and memory are told by cause and by the alarm.
+        cause = exc.__cause__
+        if (isinstance(exc, RenderTimeout) or isinstance(cause, RenderTimeout)
+                or (s.render_timeout and _ALARM["fired"])):
+            return DocResult(key, "failed", seconds,
                              error=f"took longer than render_timeout = {s.render_timeout:g} s; simplify the "
                                    "publication (fewer rows) or raise render_timeout in the config")
-        except MemoryError:
-            return DocResult(key, "failed", time.perf_counter() - t0,
-                             error=f"needed more than render_memory_mb = {s.render_memory_mb} MiB; raise it in "
-                                   "the config or reduce the publication's size")
-        except ReportgenError as exc:
-            return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
-        except BaseException as exc:  # noqa: BLE001 - one document's bug must not stop the others
-            from weasyprint.urls import FatalURLFetchingError
-
-            # A refused resource (ResourceRefused) is a FatalURLFetchingError, a BaseException: caught here, not
-            # by `except Exception`, else it would break the worker pool (or the render stage) with a traceback.
-            if isinstance(exc, FatalURLFetchingError):
-                return DocResult(key, "failed", time.perf_counter() - t0, error=str(exc))
-            if not isinstance(exc, Exception):
-                raise
-            return DocResult(key, "failed", time.perf_counter() - t0,
-                             error=f"internal error {type(exc).__name__}: {exc} (please report it)")
+        memory = (f"needed more than render_memory_mb = {s.render_memory_mb} MiB; raise it in the config or reduce "
+                  "the publication's size")
+        if isinstance(exc, MemoryError) or isinstance(cause, MemoryError):
+            return DocResult(key, "failed", seconds, error=memory)
+        # A refused resource (ResourceRefused) is a FatalURLFetchingError, a BaseException: caught here, not by
+        # `except Exception`, else it would break the worker pool (or the render stage) with a traceback.
+        if isinstance(exc, (ReportgenError, FatalURLFetchingError)):
+            return DocResult(key, "failed", seconds, error=str(exc))
+        if not isinstance(exc, Exception):
+            raise exc
+        if s.render_memory_mb and _near_memory_cap(s.render_memory_mb):
+            # Out of address space, C libraries fail in their own ways (SystemError, cairo errors…).
+            return DocResult(key, "failed", seconds, error=memory.replace(
+                " MiB;", f" MiB ({type(exc).__name__}: {exc});", 1))
+        return DocResult(key, "failed", seconds,
+                         error=f"internal error {type(exc).__name__}: {exc} (please report it)")
 
     def render_settings(self):
         from .context import RenderSettings
@@ -393,21 +429,53 @@ def _title_of(html: str) -> str:
     return unescape(m.group(1)).strip() if m else ""
 
 
+def _near_memory_cap(memory_mb: int) -> bool:
+    """Whether this process's peak address space came within 10 % of its cap (Linux; False elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            peak_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmPeak:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    return peak_kb * 1024 >= 0.9 * memory_mb * 1024 * 1024
+
+
 _WORKER: _Worker | None = None
+
+
+# Address space set aside under the memory cap and given back when a document runs out of memory, so that its
+# failure can still be sent to the parent (else the worker dies printing a traceback).
+_RESERVE: bytearray | None = None
+_RESERVE_BYTES = 16 * 1024 * 1024
 
 
 def _init_worker(memory_mb: int) -> None:
     import resource
 
+    global _RESERVE
     if memory_mb:
+        _RESERVE = bytearray(_RESERVE_BYTES)
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _render_in_worker(key: str) -> DocResult:
+    global _RESERVE
     assert _WORKER is not None
-    return _WORKER.render(key)
+    if _RESERVE is None and _WORKER.s.render_memory_mb:
+        try:
+            _RESERVE = bytearray(_RESERVE_BYTES)
+        except MemoryError:
+            pass
+    try:
+        result = _WORKER.render(key)
+    except MemoryError:  # raised again while the document's failure was being handled
+        _RESERVE = None
+        return DocResult(key, "failed", error=f"needed more than render_memory_mb = {_WORKER.s.render_memory_mb} "
+                                              "MiB; raise it in the config or reduce the publication's size")
+    if result.status == "failed" and "render_memory_mb" in result.error:
+        _RESERVE = None
+    return result
 
 
 def available_cores() -> int:
@@ -449,37 +517,55 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         extra = f"{r.pages} p., {r.seconds:.2f} s" if r.status != "failed" else r.error
         _log(f"[{len(results):>{len(str(total))}}/{total}] {r.status:<9} {r.key} ({extra})")
 
-    if jobs == 1:
-        _init_worker(s.render_memory_mb)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        for k in keys:
-            report(_WORKER.render(k))
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        from concurrent.futures.process import BrokenProcessPool
+    # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
+    # which must survive to report every document.
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
 
-        pending = list(keys)
-        while pending:
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(pending)), mp_context=ctx,
-                                     initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
-                futures = {pool.submit(_render_in_worker, k): k for k in pending}
-                pending = []
-                broken = []
-                for fut in as_completed(futures):
-                    k = futures[fut]
+    # At most one document per worker is in flight, so when a worker dies (killed by the kernel for memory,
+    # a crash in a C library) the pool's death takes down only the documents being rendered: they are
+    # rendered again one at a time ("suspects"), so the one that kills its worker is the one named and the
+    # others are built; documents not yet started go on in a fresh pool.
+    pending = list(keys)
+    suspects: list[str] = []
+    while pending or suspects:
+        alone = not pending
+        queue = [suspects.pop(0)] if alone else pending
+        workers = 1 if alone else min(jobs, len(queue))
+        broken: list[str] = []
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
+            in_flight: dict = {}
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    k = queue.pop(0)
+                    in_flight[pool.submit(_render_in_worker, k)] = k
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    k = in_flight.pop(fut)
                     try:
                         report(fut.result())
                     except BrokenProcessPool:
                         broken.append(k)
-            if broken:
-                # A worker died (killed by the kernel, a crash in a C library): the document it held fails;
-                # the others that were queued behind it get a fresh pool.
-                first, rest = broken[0], broken[1:]
-                report(DocResult(first, "failed", error="the rendering process died (out of memory or crash); "
-                                                        "see the log; raise render_memory_mb if needed"))
-                pending = rest
+                    except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
+                        report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} "
+                                                            "(please report it)"))
+            for fut, k in in_flight.items():  # the pool is dead: what was in flight went with it
+                try:
+                    report(fut.result())
+                except BrokenProcessPool:
+                    broken.append(k)
+                except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
+                    report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} "
+                                                        "(please report it)"))
+        if alone:
+            for k in broken:
+                report(DocResult(k, "failed", error="the rendering process died (out of memory or crash); "
+                                                    "see the log; raise render_memory_mb if needed"))
+        else:
+            suspects += broken
     elapsed = time.perf_counter() - t0
     manifest = {"shard": shard, "seconds": round(elapsed, 3), "jobs": jobs,
                 "documents": [asdict(r) for r in sorted(results, key=lambda r: r.key)]}
