@@ -58,7 +58,9 @@ def render_report(problems: list[Problem], data_dir: Path) -> str:
         "<body>",
         "<main>",
         "<h1>Dataset validation</h1>",
-        f"<p>Data folder: <code>{escape(str(data_dir))}</code></p>",
+        # The folder's name only: a published page must not carry the build machine's paths (and two builds of
+        # the same data in different places must give the same bytes; docs/security.md).
+        f"<p>Data folder: <code>{escape(Path(data_dir).name or str(data_dir))}</code></p>",
         f'<p class="summary{" failed" if errors else ""}" role="status">{escape(summary)}</p>',
     ]
     if problems:
