@@ -290,10 +290,36 @@ class _Worker:
         self.dirs = template_dirs(s)
         self.envs: dict = {}
         self.fingerprint = renderer_fingerprint()
+        self._font_config = None
+        self.image_cache: dict = {}
         self.epoch = int(plan["epoch"])
         # The published copies (assets/css, assets/fonts, assets/data) and the project's templates; never the
         # dataset folder itself.
         self.roots = [s.output / "assets", *self.dirs]
+
+    @property
+    def font_config(self):
+        """One WeasyPrint font configuration per process (made after the fork, never shared between processes)."""
+        if self._font_config is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._font_config = FontConfiguration()
+        return self._font_config
+
+    def warm_up(self) -> None:
+        """Pay, once in the parent, what every forked worker would otherwise pay: imports, compiled templates,
+        the charts' fonts. Forked workers inherit all of it."""
+        from . import charts, context  # noqa: F401
+        from .render import KIND_TEMPLATE
+
+        charts._setup()
+        for lang in self.plan["languages"]:
+            env = self.env(lang)
+            for name in KIND_TEMPLATE.values():
+                try:
+                    env.get_template(name)
+                except Exception:  # noqa: BLE001 - a broken template fails its documents with a clear message later
+                    pass
 
     def env(self, lang: str):
         from .render import make_environment
@@ -350,7 +376,8 @@ class _Worker:
                                  state["pdf"][0], state["html"][0], title)
             atomic.write_if_changed(html_path, html)
             pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
-                             public_url=s.public_url, attachments=attachments, epoch=self.epoch)
+                             public_url=s.public_url, attachments=attachments, epoch=self.epoch,
+                             font_config=self.font_config, cache=self.image_cache)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
@@ -501,6 +528,7 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
     import weasyprint  # noqa: F401 - paid once here, inherited by the forked workers
 
     _WORKER = _Worker(s, plan)
+    _WORKER.warm_up()
     jobs = max(1, min(jobs or available_cores(), len(keys) or 1))
     # Heaviest first, so the long documents start early and the pool ends together.
     weights = {}
@@ -634,10 +662,28 @@ def collect_results(s: Settings, plan: dict) -> list[dict]:
     return [results[d["key"]] for d in plan["documents"] if d["key"] in results]
 
 
+def remove_stale_temporary_files(s: Settings, before: float) -> list[str]:
+    """Delete temporary files (``.name.XXXX.part``) of writes a killed build never finished.
+
+    Called by the index stage: every other stage of this build is over and the workflow's lock keeps other builds
+    of this output folder out, so a temporary file older than the stage's start belongs to no running write.
+    """
+    removed = []
+    for p in sorted(s.output.rglob(".*.part")):
+        try:
+            if p.is_file() and p.stat().st_mtime < before:
+                p.unlink()
+                removed.append(p.relative_to(s.output).as_posix())
+        except OSError:
+            continue
+    return removed
+
+
 def stage_index(s: Settings) -> dict:
     """Write the catalogue (index.html), remove stale publications, record the summary."""
     from .catalog import write_index
 
+    remove_stale_temporary_files(s, time.time())
     plan = json.loads(plan_path(s).read_text(encoding="utf-8"))
     current = {d["key"] for d in plan["documents"]}
     removed = remove_stale(s, current)
