@@ -371,7 +371,7 @@ def test_pdf_text_has_the_figures(embedded):
     out = embedded["out"]
     n, _ = _pdf(out / "fr/synthesis.html", out / "fr/synthesis.pdf")
     if not shutil.which("pdftotext"):
-        pytest.skip("pdftotext is not installed")
+        _missing("pdftotext is not installed (bash .ci/setup --test)")
     text = subprocess.run(["pdftotext", str(out / "fr/synthesis.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     def spaces(t: str) -> str:  # pdftotext may write no-break spaces as spaces
