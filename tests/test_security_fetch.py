@@ -251,6 +251,19 @@ def test_a_refusal_fails_the_document_even_where_weasyprint_swallows_errors(prob
     assert probe.take() == []
 
 
+def test_a_refusal_is_not_forgotten_by_the_image_cache_shared_between_documents(probe, site):
+    """A render worker shares WeasyPrint's image cache between its documents: the second document drawing the same
+    SVG must fail too, not print it without its refused image."""
+    (site / "assets" / "evil.svg").write_text(svg(f'<image href="{probe.url}/cached.png" width="5" height="5"/>'),
+                                              encoding="utf-8")
+    cache: dict = {}
+    for _ in range(2):
+        with pytest.raises(ResourceRefused, match="cached.png"):
+            render_pdf(page(site, '<img src="../assets/evil.svg" alt="carte">'), output_root=site,
+                       roots=[site / "assets"], cache=cache)
+    assert probe.take() == []
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # Never loaded by WeasyPrint: nothing is requested at all
 # ------------------------------------------------------------------------------------------------------------------

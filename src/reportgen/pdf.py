@@ -150,7 +150,11 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
             ]
         result.data = document.write_pdf(**options)
         if fetcher.refused:
-            # Refusals WeasyPrint swallowed (it logs and skips any error while drawing an SVG image).
+            # Refusals WeasyPrint swallowed (it logs and skips any error while drawing an SVG image). A cached SVG
+            # image keeps this document's fetcher: drop the shared cache so the next document fetches (and is
+            # refused) again instead of drawing the cached image without its refused parts.
+            if cache is not None:
+                cache.clear()
             raise fetcher.refused[0]
         result.warnings = collect.messages
         return result
