@@ -12,7 +12,7 @@ For each dataset it prints:
 - an incremental rebuild after changing one action of one country (wall time, and which publications were
   re-rendered), as a share of the full build;
 - a no-change rerun;
-- documents per second, and the peak memory of the whole process tree (sum of RSS, sampled every 0.1 s).
+- documents per second, and the peak memory of the whole process tree (sum of PSS, sampled every 0.2 s).
 
 Results are also written to bench/.results/ (git-ignored). Nothing here is a test: machines are shared and noisy;
 compare the ratios printed by one run.
@@ -39,7 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class PeakMemory:
-    """Samples the summed RSS of a process and all its descendants."""
+    """Samples the memory of a process and all its descendants: the sum of their PSS (proportional set size).
+
+    PSS counts a page shared by n processes as 1/n in each, so the pages forked workers share with their parent
+    (the imported libraries, the loaded model) are counted once, as the kernel holds them; a sum of RSS would count
+    them once per process.
+    """
 
     def __init__(self, pid: int):
         self.proc = psutil.Process(pid)
@@ -54,13 +59,13 @@ class PeakMemory:
                 total = 0
                 for p in procs:
                     try:
-                        total += p.memory_info().rss
+                        total += p.memory_full_info().pss
                     except psutil.Error:
                         pass
                 self.peak = max(self.peak, total)
             except psutil.Error:
                 pass
-            self._stop.wait(0.1)
+            self._stop.wait(0.2)
 
     def __enter__(self):
         self._thread.start()

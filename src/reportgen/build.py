@@ -291,7 +291,6 @@ class _Worker:
         self.envs: dict = {}
         self.fingerprint = renderer_fingerprint()
         self._font_config = None
-        self.image_cache: dict = {}
         self.epoch = int(plan["epoch"])
         # The published copies (assets/css, assets/fonts, assets/data) and the project's templates; never the
         # dataset folder itself.
@@ -377,7 +376,7 @@ class _Worker:
             atomic.write_if_changed(html_path, html)
             pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
                              public_url=s.public_url, attachments=attachments, epoch=self.epoch,
-                             font_config=self.font_config, cache=self.image_cache)
+                             font_config=self.font_config)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
