@@ -45,6 +45,14 @@ def catalog_files(wildcards=None):
     return sorted(str(p) for p in Path(workflow.basedir, "src", "reportgen", "locale").rglob("*.po"))
 
 
+def output_folder(wildcards, output):
+    """The output folder, found from the rule's first output (which lies in {output}/.reportgen/)."""
+    path = Path(output[0])
+    while path.name != ".reportgen":
+        path = path.parent
+    return str(path.parent)
+
+
 def shard_manifests(wildcards=None):
     return [f"{STATE}/shards/{i}.json" for i in range(SHARDS)]
 

@@ -8,10 +8,14 @@ rule prepare:
         plan=f"{STATE}/plan.json",
         model=f"{STATE}/model.pickle",
     params:
+        data=DATA,
+        output=output_folder,
         languages=languages_flag,
         shards=SHARDS,
         templates=config["templates"],
         data_date=config["data_date"],
+    conda:
+        "../envs/reportgen.yaml"
     log:
         f"{STATE}/logs/prepare.log",
     benchmark:
@@ -19,8 +23,8 @@ rule prepare:
     shell:
         """
         reportgen prepare \
-            --data {DATA:q} \
-            --output {OUT:q} \
+            --data {params.data:q} \
+            --output {params.output:q} \
             --languages {params.languages} \
             --shards {params.shards} \
             --templates={params.templates:q} \

@@ -7,6 +7,11 @@ rule index:
         templates=template_files,
     output:
         touch(f"{STATE}/index.done"),
+    params:
+        data=DATA,
+        output=output_folder,
+    conda:
+        "../envs/reportgen.yaml"
     log:
         f"{STATE}/logs/index.log",
     benchmark:
@@ -14,7 +19,7 @@ rule index:
     shell:
         """
         reportgen index \
-            --data {DATA:q} \
-            --output {OUT:q} \
+            --data {params.data:q} \
+            --output {params.output:q} \
             --log {log:q}
         """

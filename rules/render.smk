@@ -9,6 +9,8 @@ rule render:
     output:
         f"{STATE}/shards/{{shard}}.json",
     params:
+        data=DATA,
+        output=output_folder,
         pdf_variant=config["pdf_variant"],
         public_url=config["public_url"],
         templates=config["templates"],
@@ -18,6 +20,8 @@ rule render:
     threads: render_threads()
     resources:
         mem_mb=int(config["render_memory_mb"]),
+    conda:
+        "../envs/reportgen.yaml"
     log:
         f"{STATE}/logs/render-{{shard}}.log",
     benchmark:
@@ -27,8 +31,8 @@ rule render:
         reportgen render \
             --shard {wildcards.shard} \
             --jobs {threads} \
-            --data {DATA:q} \
-            --output {OUT:q} \
+            --data {params.data:q} \
+            --output {params.output:q} \
             --pdf-variant={params.pdf_variant:q} \
             --public-url={params.public_url:q} \
             --templates={params.templates:q} \

@@ -6,15 +6,19 @@ rule validate:
     output:
         f"{STATE}/dataset.pickle",
     params:
+        data=DATA,
+        output=output_folder,
         max_xlsx_mb=config["max_xlsx_mb"],
+    conda:
+        "../envs/reportgen.yaml"
     log:
         f"{STATE}/logs/validate.log",
     benchmark:
         f"{STATE}/benchmarks/validate.tsv"
     shell:
         """
-        reportgen validate {DATA:q} \
-            --output {OUT:q} \
+        reportgen validate {params.data:q} \
+            --output {params.output:q} \
             --max-xlsx-mb {params.max_xlsx_mb} \
             --log {log:q}
         """

@@ -335,7 +335,8 @@ def test_shell_commands_interpolate_only_config_values():
         for names in re.findall(r"params:\s*\n((?:\s+\w+=.*\n)+)", text):
             for line in names.strip().splitlines():
                 value = line.split("=", 1)[1].strip().rstrip(",")
-                assert value.startswith(('config["', "SHARDS", "languages_flag")), (name, line)
+                # DATA is config["data"]; output_folder derives config["output"] from the rule's own output path.
+                assert value.startswith(('config["', "SHARDS", "languages_flag", "DATA", "output_folder")), (name, line)
     schema = yaml.safe_load((ROOT / "config" / "config.schema.yaml").read_text(encoding="utf-8"))
     # Values interpolated without quoting are typed by the config schema (numbers, the fr/en enum).
     props = schema["properties"]

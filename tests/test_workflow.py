@@ -197,3 +197,10 @@ def test_two_builds_at_once_do_not_interfere(built, tmp_path):
     t2 = (o2 / "fr" / "synthesis.html").read_text(encoding="utf-8")
     assert "128" in t1 and "129" in t2
     assert "129" not in t1 and "128" not in t2.split("<main", 1)[0]
+
+
+def test_snakemake_lint_reports_nothing():
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr, proc.stderr[-3000:]
+    assert "Lints for" not in proc.stdout + proc.stderr
