@@ -48,6 +48,7 @@ def test_readme_links_every_doc_page():
     linked = set(re.findall(r"\(docs/([\w-]+\.md)\)", readme))
     pages = {p.name for p in (ROOT / "docs").glob("*.md")}
     assert pages - linked == set(), f"docs pages not linked from README.md: {sorted(pages - linked)}"
+    assert linked - pages == set(), f"README.md links docs pages that do not exist: {sorted(linked - pages)}"
 
 
 def test_readme_opens_with_the_two_setup_commands():
