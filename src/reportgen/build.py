@@ -561,6 +561,15 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         queue = [suspects.pop(0)] if alone else pending
         workers = 1 if alone else min(jobs, len(queue))
         broken: list[str] = []
+
+        def collect(fut, k: str) -> None:
+            try:
+                report(fut.result())
+            except BrokenProcessPool:
+                broken.append(k)
+            except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
+                report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} (please report it)"))
+
         ctx = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                  initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
@@ -571,22 +580,9 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
                     in_flight[pool.submit(_render_in_worker, k)] = k
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    k = in_flight.pop(fut)
-                    try:
-                        report(fut.result())
-                    except BrokenProcessPool:
-                        broken.append(k)
-                    except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
-                        report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} "
-                                                            "(please report it)"))
+                    collect(fut, in_flight.pop(fut))
             for fut, k in in_flight.items():  # the pool is dead: what was in flight went with it
-                try:
-                    report(fut.result())
-                except BrokenProcessPool:
-                    broken.append(k)
-                except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
-                    report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} "
-                                                        "(please report it)"))
+                collect(fut, k)
         if alone:
             for k in broken:
                 report(DocResult(k, "failed", error="the rendering process died (out of memory or crash); "

@@ -47,7 +47,7 @@ from typing import Any, Iterable
 
 from . import atomic
 from .errors import ReportgenError
-from .model import CRITERIA, Dataset, Doc
+from .model import CRITERIA, Dataset, Doc, is_missing
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -202,15 +202,7 @@ def _plain_text(value: Any) -> bool:
     return _plain_missing(value) is False and str(value) != ""
 
 
-def _plain_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+_plain_missing = is_missing
 
 
 def _narrative(ds: Dataset, doc: Doc) -> dict[str, str] | None:

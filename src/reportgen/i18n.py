@@ -50,6 +50,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_compact_currency
 
 from .errors import ReportgenError
+from .model import is_missing
 
 #: What money(), percent() and number() print for a missing value.
 MISSING = "–"
@@ -58,13 +59,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 
 
-def _is_missing(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(value != value)  # NaN
-    except TypeError:
-        return True  # pd.NA, whose truth value is ambiguous
+_is_missing = is_missing
 
 
 def _decimal(value: float | int | Decimal | str) -> Decimal:

@@ -27,6 +27,16 @@ COUNTRY_CODE = r"[A-Z]{3}"
 LANG_CODE = r"fr|en"
 
 
+def is_missing(value: object) -> bool:
+    """None, NaN or ``pd.NA``: what a cell holds when the data gives nothing (one definition for every stage)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # containers and other values pandas cannot judge are not "missing"
+        return False
+
+
 @dataclass(frozen=True)
 class Indicator:
     code: str

@@ -30,7 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from .errors import ReportgenError
-from .model import Doc
+from .model import Doc, is_missing
 
 #: The language message ids are written in: a message missing from its catalog is only an error elsewhere.
 SOURCE_LANGUAGE = "en"
@@ -236,15 +236,7 @@ def _formatter(lang: str, currency: str):
     return Formatter(lang, currency)
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
+_is_missing = is_missing
 
 
 def _filters(lang: str) -> dict[str, Any]:
