@@ -132,3 +132,19 @@ def write_dataset_fixture() -> Callable[[Path, dict[str, str | bytes]], Path]:
 def tiny_dataset_dir(tmp_path: Path) -> Path:
     """A folder holding the tiny valid dataset (fr + en, 3 regions, 5 countries, 8 actions…)."""
     return write_dataset(tmp_path / "data", TINY_DATASET)
+
+
+@pytest.fixture(scope="module")
+def fr():
+    """A French formatter for euro amounts (test_i18n, test_charts)."""
+    from reportgen.i18n import Formatter
+
+    return Formatter("fr", "EUR")
+
+
+@pytest.fixture(scope="module")
+def en():
+    """An English formatter for euro amounts."""
+    from reportgen.i18n import Formatter
+
+    return Formatter("en", "EUR")

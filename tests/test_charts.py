@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from reportgen import charts
-from reportgen.i18n import Formatter
 
 NB, NNB = "\u00a0", "\u202f"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -18,14 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FONTS = ROOT / "templates" / "fonts"
 
 
-@pytest.fixture(scope="module")
-def fr():
-    return Formatter("fr", "EUR")
-
-
-@pytest.fixture(scope="module")
-def en():
-    return Formatter("en", "EUR")
 
 
 def year_channel() -> pd.DataFrame:

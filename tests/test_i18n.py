@@ -18,14 +18,6 @@ NB, NNB = "\u00a0", "\u202f"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def fr():
-    return Formatter("fr", "EUR")
-
-
-@pytest.fixture(scope="module")
-def en():
-    return Formatter("en", "EUR")
 
 
 # --- money, numbers, percentages -----------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import pickle
-import shutil
 import signal
 import sys
 import time

@@ -88,15 +88,8 @@ def _formatter(lang: str, currency: str):
 
 def _plain(value: Any) -> float | int | None:
     """A JSON-safe number: None for NA/NaN, int for integral counts, float otherwise."""
-    if value is None:
+    if is_missing(value):
         return None
-    try:
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     if isinstance(value, bool):
         return int(value)
     if hasattr(value, "item"):  # numpy scalar

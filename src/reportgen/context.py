@@ -27,9 +27,9 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .aggregate import Figures, ScopeFigures, country_figures, region_figures
+from .aggregate import Figures, country_figures, region_figures
 from .errors import ReportgenError
-from .model import CHANNELS, CRITERIA, KIND_FOLDER, PILLARS, PRIORITIES, Dataset, Doc
+from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing
 from .render import Verbatim, gettext_for
 
 
@@ -116,13 +116,8 @@ def build_context(doc: Doc, ds: Dataset, figures: Figures, *, settings: RenderSe
 
 def _num(value: Any) -> float | None:
     """A float, or None for NA/NaN."""
-    if value is None:
+    if is_missing(value):
         return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
     v = float(value)
     return None if math.isnan(v) else v
 

@@ -15,7 +15,24 @@ from urllib.parse import unquote, urlsplit
 _LINK_RE = re.compile(r"""<link\b[^>]*\bhref\s*=\s*["']([^"']+)["'][^>]*>""", re.I)
 _REL_STYLESHEET_RE = re.compile(r"""\brel\s*=\s*["'][^"']*stylesheet""", re.I)
 _IMG_RE = re.compile(r"""<img\b[^>]*\bsrc\s*=\s*["']([^"']+)["']""", re.I)
-_CSS_URL_RE = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)|@import\s+(?:"([^"]*)"|'([^']*)')""")
+_CSS_REF_RE = re.compile(r"""@import\s+(?:url\()?\s*["']([^"']+)["']|url\(\s*["']?([^"')\s]+)["']?\s*\)""")
+
+
+def css_references(css: str) -> list[str]:
+    """Relative references of a stylesheet (``@import`` and ``url()``), comments ignored; absolute URLs,
+    ``data:`` URIs, fragments and root-relative paths left out."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    refs = []
+    for m in _CSS_REF_RE.finditer(css):
+        ref = m.group(1) or m.group(2)
+        if ref and ":" not in ref and not ref.startswith(("#", "/")):
+            refs.append(ref)
+    return refs
+
+
+@lru_cache(maxsize=256)
+def _css_file_references(path: str, mtime_ns: int, size: int) -> tuple[str, ...]:
+    return tuple(css_references(Path(path).read_text(encoding="utf-8", errors="replace")))
 
 
 def _local(ref: str, base: Path) -> Path | None:
@@ -44,9 +61,9 @@ def html_dependencies(html: str, html_path: Path) -> list[Path]:
             continue
         seen.add(p)
         if p.suffix == ".css" and p.is_file():
-            for m in _CSS_URL_RE.finditer(p.read_text(encoding="utf-8", errors="replace")):
-                ref = next(g for g in m.groups() if g is not None) if any(g is not None for g in m.groups()) else ""
-                q = _local(ref, p) if ref else None
+            st = p.stat()  # parsed once per file version, not once per publication
+            for ref in _css_file_references(str(p), st.st_mtime_ns, st.st_size):
+                q = _local(ref, p)
                 if q:
                     todo.append(q)
     return sorted(seen)

@@ -21,7 +21,6 @@ ever compiled as a template.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -116,17 +115,7 @@ def resolve_files(names: list[str], template_dirs: list[Path]) -> list[Path]:
     return out
 
 
-_CSS_REF_RE = re.compile(r"""@import\s+(?:url\()?\s*["']([^"']+)["']|url\(\s*["']?([^"')\s]+)["']?\s*\)""")
-
-
-def _css_references(css: str) -> list[str]:
-    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    refs = []
-    for m in _CSS_REF_RE.finditer(css):
-        ref = m.group(1) or m.group(2)
-        if ref and ":" not in ref and not ref.startswith(("#", "/")):
-            refs.append(ref)
-    return refs
+from .deps import css_references as _css_references  # noqa: E402 - one parser for every caller
 
 
 def _normalise(posix: str) -> str | None:
