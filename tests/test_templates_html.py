@@ -21,6 +21,7 @@ from reportgen.aggregate import compute_figures, data_tables
 from reportgen.context import RenderSettings, build_context
 from reportgen.i18n import Formatter
 from reportgen.model import Doc
+from reportgen.catalog import catalog_names
 from reportgen.render import make_environment, render_html, render_index, templates_root
 from reportgen.typography import NBSP, NNBSP
 from reportgen.validate import validate_dataset
@@ -93,7 +94,7 @@ def build_tree(data_dir: Path, out: Path, *, settings: RenderSettings = SETTINGS
                              for p in sorted((out / "data").iterdir())]
     env = envs[("", "index")] = make_environment(ds.evaluation.languages[0], template_dirs=dirs)
     env.loader = RecordingLoader(env.loader)
-    (out / "index.html").write_text(render_index(catalog, ds, env), encoding="utf-8")
+    (out / "index.html").write_text(render_index(catalog, ds.evaluation, catalog_names(ds), env), encoding="utf-8")
     loaded: dict[str, set[str]] = {}
     for (_lang, kind), e in envs.items():
         loaded.setdefault(kind, set()).update(e.loader.names)

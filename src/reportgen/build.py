@@ -179,6 +179,7 @@ def assign_shards(docs: list[Doc], shards: int, weights: dict[str, float]) -> di
 def stage_prepare(s: Settings) -> dict:
     """Aggregate, export the data files, copy assets and write the render plan."""
     from .aggregate import compute_figures, data_tables
+    from .catalog import write_catalog_data
     from .changes import update_changes
     from .export import write_data
 
@@ -195,6 +196,7 @@ def stage_prepare(s: Settings) -> dict:
     write_data(data_tables(ds, figures), s.output / "data", epoch=epoch)
     copy_assets(s)
     atomic.write_bytes(model_pickle(s), pickle.dumps((ds, figures), protocol=pickle.HIGHEST_PROTOCOL))
+    write_catalog_data(s, ds)
     docs = plan_documents(ds, tuple(languages))
     weights = {}
     for d in docs:
@@ -290,6 +292,7 @@ class _Worker:
         self.envs: dict = {}
         self.fingerprint = renderer_fingerprint()
         self._font_config = None
+        self._stylesheets = None
         self.epoch = int(plan["epoch"])
         # The published copies (assets/css, assets/fonts, assets/data) and the project's templates; never the
         # dataset folder itself.
@@ -303,6 +306,15 @@ class _Worker:
 
             self._font_config = FontConfiguration()
         return self._font_config
+
+    @property
+    def stylesheets(self):
+        """Parsed stylesheets kept from one document to the next (see :class:`reportgen.pdf.StylesheetCache`)."""
+        if self._stylesheets is None:
+            from .pdf import StylesheetCache
+
+            self._stylesheets = StylesheetCache(self.font_config)
+        return self._stylesheets
 
     def warm_up(self) -> None:
         """Pay, once in the parent, what every forked worker would otherwise pay: imports, compiled templates,
@@ -375,7 +387,7 @@ class _Worker:
             atomic.write_if_changed(html_path, html)
             pdf = render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
                              public_url=s.public_url, attachments=attachments, epoch=self.epoch,
-                             font_config=self.font_config)
+                             font_config=self.font_config, stylesheets=self.stylesheets)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part

@@ -3,11 +3,15 @@
 Lists every publication (title, language, kind, pages, size, links to its PDF and HTML) and the data files, with
 relative links only, so it works opened from disk and from any static web server. Rendered by the one Jinja
 environment (``templates/index.html.j2``) in the evaluation's main language.
+
+The index stage needs little of the dataset (the evaluation's description, region and country names): ``prepare``
+writes that to ``.reportgen/catalog.pickle``, so this stage (and ``reportgen summary``) never imports pandas.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 from . import atomic
@@ -22,7 +26,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def catalog_context(s: Settings, plan: dict, results: list[dict], ds=None) -> dict:
+def catalog_context(s: Settings, plan: dict, results: list[dict]) -> dict:
     """What index.html.j2 receives; documented in docs/templates.md."""
     by_key = {r["key"]: r for r in results}
     state_dir = s.state_dir / "docs"
@@ -60,16 +64,116 @@ def catalog_context(s: Settings, plan: dict, results: list[dict], ds=None) -> di
     }
 
 
-def write_index(s: Settings, plan: dict, results: list[dict]) -> Path:
-    import pickle
+def catalog_names(ds) -> dict[str, dict[str, dict[str, str]]]:
+    """Region and country names per language: ``{"region": {lang: {code: name}}, "country": {…}}``."""
+    out: dict[str, dict[str, dict[str, str]]] = {"region": {}, "country": {}}
+    for kind, frame in (("region", ds.regions), ("country", ds.countries)):
+        for lang in ds.evaluation.languages:
+            col = f"name_{lang}"
+            if frame is not None and col in frame.columns:
+                out[kind][lang] = dict(zip(frame[kind].astype(str), frame[col].astype(str)))
+    return out
 
-    from .build import model_pickle, template_dirs
+
+def catalog_data_path(s: Settings) -> Path:
+    return s.state_dir / "catalog.pickle"
+
+
+def write_catalog_data(s: Settings, ds) -> None:
+    """What the index stage needs of the dataset (written by ``prepare``)."""
+    atomic.write_bytes(catalog_data_path(s), pickle.dumps((ds.evaluation, catalog_names(ds)),
+                                                          protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def index_context(catalog: dict, evaluation, names: dict, *, lang: str | None = None, data_date: str = "",
+                  public_url: str = "") -> dict:
+    """The context of ``index.html.j2``: the catalogue given by the build plus what every page needs.
+
+    ``catalog`` (from :func:`catalog_context`): ``groups`` (one per language: ``lang``, ``synthesis``, ``regions``,
+    ``countries``: lists of entries with ``key, kind, code, lang, title, pages, pdf_href, html_href, pdf_bytes,
+    available``), ``data_files`` (``name, href, bytes``), ``validation_href`` and ``changes_href`` (``""`` when
+    absent). Each entry gets a ``name``: the region's or country's name in the entry's language (``names``, from
+    :func:`catalog_names`), or the title of the synthesis. Links are relative to the output folder.
+    """
+    from .render import Verbatim, collation_key, gettext_for, language_name, notice_of
+
+    ev = evaluation
+    lang = lang or ev.languages[0]
+    _ = gettext_for(lang)
+    groups = []
+    for g in catalog.get("groups", []):
+        glang = g["lang"]
+        region_names = names.get("region", {}).get(glang, {})
+        country_names = names.get("country", {}).get(glang, {})
+
+        def named(entries, by_code):
+            out = []
+            for e in entries:
+                e = dict(e)
+                e["name"] = by_code.get(e.get("code") or "", "") or e.get("title") or e.get("key", "")
+                e["pdf_href"] = Verbatim(e.get("pdf_href", ""))
+                e["html_href"] = Verbatim(e.get("html_href", ""))
+                e.setdefault("pages", 0)
+                e.setdefault("pdf_bytes", 0)
+                e.setdefault("available", True)
+                out.append(e)
+            return out
+
+        synthesis = named(g.get("synthesis", []), {})
+        for e in synthesis:
+            e["name"] = ev.title.get(glang) or e["name"]
+        groups.append({
+            "lang": glang,
+            "label": language_name(glang),
+            "synthesis": synthesis,
+            "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: collation_key(e["name"])),
+            "countries": sorted(named(g.get("countries", []), country_names),
+                                key=lambda e: collation_key(e["name"])),
+        })
+    data_files = [{**d, "href": Verbatim(d["href"])} for d in catalog.get("data_files", [])]
+    other: list = []
+    return {
+        "lang": lang,
+        "kind": "index",
+        "code": "",
+        "data_lang": ev.languages[0],
+        "currency": ev.currency,
+        "root": Verbatim(""),
+        "stylesheet": Verbatim("assets/css/index.css"),
+        "series": _("Evaluation no. %(number)s") % {"number": ev.id},
+        "doc_title": ev.title.get(lang, ""),
+        "running_title": ev.title.get(lang, ""),
+        "description": _("Publications and data of evaluation no. %(number)s: %(title)s") % {
+            "number": ev.id, "title": ev.title.get(lang, "")},
+        "evaluation": {
+            "id": ev.id, "title": ev.title.get(lang, ""), "subtitle": (ev.subtitle or {}).get(lang, ""),
+            "commissioner": ev.commissioner.get(lang, ""), "evaluator": ev.evaluator, "published": ev.published,
+            "period_start": int(ev.period_start), "period_end": int(ev.period_end), "languages": list(ev.languages),
+        },
+        "data_date": data_date or ev.published,
+        "public_url": Verbatim(public_url),
+        "notice": notice_of(ev, lang),
+        "links": {"index": Verbatim("index.html"), "synthesis": Verbatim(f"{lang}/synthesis.html"),
+                  "workbook": Verbatim("data/figures.xlsx"), "data": Verbatim("data/"), "languages": other},
+        "groups": groups,
+        "data_files": data_files,
+        "validation_href": Verbatim(catalog.get("validation_href", "") or ""),
+        "changes_href": Verbatim(catalog.get("changes_href", "") or ""),
+    }
+
+
+def write_index(s: Settings, plan: dict, results: list[dict]) -> Path:
+    from .build import template_dirs
+    from .errors import ReportgenError
     from .render import make_environment, render_index
 
-    ds, _figures = pickle.loads(model_pickle(s).read_bytes())
-    lang = ds.evaluation.languages[0]
-    env = make_environment(lang, template_dirs=template_dirs(s))
-    html = render_index(catalog_context(s, plan, results, ds), ds, env)
+    try:
+        evaluation, names = pickle.loads(catalog_data_path(s).read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
+        raise ReportgenError(f"cannot read {catalog_data_path(s)} ({exc}); run the build again "
+                             "(snakemake --cores all --rerun-incomplete)") from None
+    env = make_environment(evaluation.languages[0], template_dirs=template_dirs(s))
+    html = render_index(catalog_context(s, plan, results), evaluation, names, env)
     path = s.output / "index.html"
     atomic.write_if_changed(path, html)
     return path

@@ -30,7 +30,7 @@ import pandas as pd
 from .aggregate import Figures, country_figures, region_figures
 from .errors import ReportgenError
 from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing
-from .render import Verbatim, gettext_for
+from .render import Verbatim, gettext_for, language_name, notice_of
 
 
 @dataclass(frozen=True)
@@ -248,6 +248,39 @@ def _cached_gettext(lang: str) -> Callable[[str], str]:
     return gettext_for(lang)
 
 
+@dataclass(frozen=True)
+class _Lookups:
+    """Names and the briefs that exist, for one dataset and language: computed once, not once per publication
+    (on a 20,000-action dataset, once per publication cost 40 ms each)."""
+
+    region_names: dict[str, str]
+    country_names: dict[str, str]
+    country_region: dict[str, str]
+    region_briefs: frozenset[str]  # a region / a country with at least one action (as the build plans them)
+    country_briefs: frozenset[str]
+
+
+_LOOKUPS: dict[tuple[int, str], tuple[Dataset, _Lookups]] = {}
+
+
+def _lookups(ds: Dataset, lang: str) -> _Lookups:
+    hit = _LOOKUPS.get((id(ds), lang))
+    if hit is not None and hit[0] is ds:
+        return hit[1]
+    name_col = f"name_{lang}"
+    lookups = _Lookups(
+        region_names=dict(zip(ds.regions["region"].astype(str), ds.regions[name_col].astype(str))),
+        country_names=dict(zip(ds.countries["country"].astype(str), ds.countries[name_col].astype(str))),
+        country_region=dict(zip(ds.countries["country"].astype(str), ds.countries["region"].astype(str))),
+        region_briefs=frozenset(str(v) for v in ds.actions["region"].dropna().unique()),
+        country_briefs=frozenset(str(v) for v in ds.actions["country"].dropna().unique()),
+    )
+    if len(_LOOKUPS) >= 8:  # a long-lived process (live preview) sees a new dataset at each edit
+        _LOOKUPS.clear()
+    _LOOKUPS[(id(ds), lang)] = (ds, lookups)
+    return lookups
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The builder
 # ----------------------------------------------------------------------------------------------------------------
@@ -263,13 +296,12 @@ class _Builder:
         self.data_lang = self.ev.languages[0]
         self.gettext = _cached_gettext(doc.lang)
         self.root = _root(doc)
-        name_col = f"name_{self.lang}"
-        self.region_names = dict(zip(ds.regions["region"].astype(str), ds.regions[name_col].astype(str)))
-        self.country_names = dict(zip(ds.countries["country"].astype(str), ds.countries[name_col].astype(str)))
-        self.country_region = dict(zip(ds.countries["country"].astype(str), ds.countries["region"].astype(str)))
-        # Briefs that exist: a region / a country with at least one action (as the build plans them).
-        self.region_briefs = set(ds.actions["region"].dropna().astype(str))
-        self.country_briefs = set(ds.actions["country"].dropna().astype(str))
+        lookups = _lookups(ds, self.lang)
+        self.region_names = lookups.region_names
+        self.country_names = lookups.country_names
+        self.country_region = lookups.country_region
+        self.region_briefs = lookups.region_briefs
+        self.country_briefs = lookups.country_briefs
         self.labels = self._labels()
 
     # -- text ---------------------------------------------------------------------------------------------------
@@ -339,7 +371,7 @@ class _Builder:
                 continue
             other.append({
                 "lang": other_lang,
-                "label": _language_name(other_lang),
+                "label": language_name(other_lang),
                 "href": Verbatim(href_of(Doc(other_lang, doc.kind, doc.code), frm=doc)),
             })
         series = self._("Evaluation no. %(number)s") % {"number": ev.id}
@@ -366,7 +398,7 @@ class _Builder:
             "data_date": data_date,
             "pdf_variant": self.s.pdf_variant,
             "public_url": Verbatim(self.s.public_url),
-            "notice": _notice(ev, lang),
+            "notice": notice_of(ev, lang),
             "labels": self.labels,
             "links": {
                 "index": Verbatim(f"{self.root}index.html"),
@@ -814,113 +846,3 @@ def _cap(text: str) -> str:
 
 def _natural(text: str) -> tuple:
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
-
-
-def _language_name(lang: str) -> str:
-    """A language's name in itself (``Français``, ``English``), for the link to the other version."""
-    from babel import Locale
-
-    name = Locale.parse(lang).get_display_name(lang) or lang
-    return name[:1].upper() + name[1:]
-
-
-def _notice(ev, lang: str) -> str | None:
-    """The optional ``notice`` of evaluation.yaml in this language (when the dataset contract has it)."""
-    notice = getattr(ev, "notice", None)
-    if isinstance(notice, dict):
-        return notice.get(lang) or None
-    return None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# The catalogue (index.html)
-# ----------------------------------------------------------------------------------------------------------------
-
-def index_context(catalog: dict, ds: Dataset, *, lang: str | None = None, data_date: str = "",
-                  public_url: str = "") -> dict:
-    """The context of ``index.html.j2``: the catalogue given by the build plus what every page needs.
-
-    ``catalog`` (from :func:`reportgen.catalog.catalog_context`): ``groups`` (one per language: ``lang``,
-    ``synthesis``, ``regions``, ``countries``: lists of entries with ``key, kind, code, lang, title, pages,
-    pdf_href, html_href, pdf_bytes, available``), ``data_files`` (``name, href, bytes``), ``validation_href`` and
-    ``changes_href`` (``""`` when absent). Each entry gets a ``name``: the region's or country's name in the
-    entry's language, or the title of the synthesis. Links are relative to the output folder.
-    """
-    ev = ds.evaluation
-    lang = lang or ev.languages[0]
-    _ = gettext_for(lang)
-    groups = []
-    for g in catalog.get("groups", []):
-        glang = g["lang"]
-        region_names = _names(ds.regions, "region", glang)
-        country_names = _names(ds.countries, "country", glang)
-
-        def named(entries, names):
-            out = []
-            for e in entries:
-                e = dict(e)
-                e["name"] = names.get(e.get("code") or "", "") or e.get("title") or e.get("key", "")
-                e["pdf_href"] = Verbatim(e.get("pdf_href", ""))
-                e["html_href"] = Verbatim(e.get("html_href", ""))
-                e.setdefault("pages", 0)
-                e.setdefault("pdf_bytes", 0)
-                e.setdefault("available", True)
-                out.append(e)
-            return out
-
-        synthesis = named(g.get("synthesis", []), {})
-        for e in synthesis:
-            e["name"] = ev.title.get(glang) or e["name"]
-        groups.append({
-            "lang": glang,
-            "label": _language_name(glang),
-            "synthesis": synthesis,
-            "regions": sorted(named(g.get("regions", []), region_names), key=lambda e: _collation_key(e["name"])),
-            "countries": sorted(named(g.get("countries", []), country_names),
-                                key=lambda e: _collation_key(e["name"])),
-        })
-    data_files = [{**d, "href": Verbatim(d["href"])} for d in catalog.get("data_files", [])]
-    other = []
-    return {
-        "lang": lang,
-        "kind": "index",
-        "code": "",
-        "data_lang": ev.languages[0],
-        "currency": ev.currency,
-        "root": Verbatim(""),
-        "stylesheet": Verbatim("assets/css/index.css"),
-        "series": _("Evaluation no. %(number)s") % {"number": ev.id},
-        "doc_title": ev.title.get(lang, ""),
-        "running_title": ev.title.get(lang, ""),
-        "description": _("Publications and data of evaluation no. %(number)s: %(title)s") % {
-            "number": ev.id, "title": ev.title.get(lang, "")},
-        "evaluation": {
-            "id": ev.id, "title": ev.title.get(lang, ""), "subtitle": (ev.subtitle or {}).get(lang, ""),
-            "commissioner": ev.commissioner.get(lang, ""), "evaluator": ev.evaluator, "published": ev.published,
-            "period_start": int(ev.period_start), "period_end": int(ev.period_end), "languages": list(ev.languages),
-        },
-        "data_date": data_date or ev.published,
-        "public_url": Verbatim(public_url),
-        "notice": _notice(ev, lang),
-        "links": {"index": Verbatim("index.html"), "synthesis": Verbatim(f"{lang}/synthesis.html"),
-                  "workbook": Verbatim("data/figures.xlsx"), "data": Verbatim("data/"), "languages": other},
-        "groups": groups,
-        "data_files": data_files,
-        "validation_href": Verbatim(catalog.get("validation_href", "") or ""),
-        "changes_href": Verbatim(catalog.get("changes_href", "") or ""),
-    }
-
-
-def _collation_key(name: str) -> tuple:
-    """Alphabetical order for names with accents (Bénin before Bosnie), case and accents as tie-breakers."""
-    import unicodedata
-
-    base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-    return (base.casefold(), name)
-
-
-def _names(frame: pd.DataFrame, key: str, lang: str) -> dict[str, str]:
-    col = f"name_{lang}"
-    if frame is None or col not in frame.columns:
-        return {}
-    return dict(zip(frame[key].astype(str), frame[col].astype(str)))

@@ -44,7 +44,6 @@ def _local(ref: str, base: Path) -> Path | None:
 
 def html_dependencies(html: str, html_path: Path) -> list[Path]:
     """Local files an HTML page loads (stylesheets, transitively their imports and fonts, images), sorted."""
-    seen: set[Path] = set()
     todo: list[Path] = []
     for m in _LINK_RE.finditer(html):
         if _REL_STYLESHEET_RE.search(m.group(0)):
@@ -55,6 +54,13 @@ def html_dependencies(html: str, html_path: Path) -> list[Path]:
         p = _local(m.group(1), html_path)
         if p:
             todo.append(p)
+    return css_closure(todo)
+
+
+def css_closure(paths: list[Path]) -> list[Path]:
+    """These files and, for stylesheets among them, transitively what they import and load (fonts, images), sorted."""
+    seen: set[Path] = set()
+    todo = list(paths)
     while todo:
         p = todo.pop()
         if p in seen:

@@ -7,10 +7,12 @@ exactly the columns documented below (pandas nullable dtypes; missing values are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by the stages that need it: `reportgen summary` and `index` start fast
+    import pandas as pd
 
 LANGUAGES = ("fr", "en")
 CHANNELS = ("bilateral", "regional", "multilateral")
@@ -31,6 +33,14 @@ def is_missing(value: object) -> bool:
     """None, NaN or ``pd.NA``: what a cell holds when the data gives nothing (one definition for every stage)."""
     if value is None:
         return True
+    if isinstance(value, float):  # float and numpy.float64
+        return value != value
+    if isinstance(value, (str, int)):  # bool is an int
+        return False
+    if isinstance(value, Decimal):
+        return value.is_nan()
+    import pandas as pd
+
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):  # containers and other values pandas cannot judge are not "missing"

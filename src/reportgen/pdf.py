@@ -89,9 +89,142 @@ def _rewrite_link(target: str, output_root: Path, public_url: str) -> str | None
     return url
 
 
+class StylesheetCache:
+    """Parsed author stylesheets reused from one document to the next within a worker.
+
+    Every brief links the same stylesheet (``country.css``, which imports ``common.css`` and declares the fonts);
+    WeasyPrint parses it again for each document, about 8 % of a country brief's rendering time. A worker that
+    renders many documents keeps the parsed stylesheets (WeasyPrint ``CSS`` objects: their selector matcher and
+    validated declarations) and, for the next document with the same ``<link>``/``<style>`` elements and the same
+    files (path, size and modification time of every stylesheet and import), hands them back instead of parsing
+    them again, replaying what parsing adds to the document (``@page`` rules, layers, counter styles, colour
+    profiles). The PDF is byte-identical (tests/test_render.py renders every publication both ways).
+
+    Only used with the worker's shared ``FontConfiguration`` (the ``@font-face`` fonts registered by the first
+    parse stay registered there). Nothing is cached when parsing logged a warning or refused a resource, so every
+    document that should report one still does. When the installed WeasyPrint's internals differ from those this
+    was written for (70.x), the cache stays off and documents are parsed as usual.
+    """
+
+    def __init__(self, font_config) -> None:
+        self.font_config = font_config
+        self.entries: dict = {}
+        self.hits = 0
+        self.misses = 0
+
+
+_ACTIVE_CACHE: list = [None]  # the StylesheetCache of the document being rendered, if any
+_ORIGINAL_FIND_STYLESHEETS = None
+_FIND_STYLESHEETS_PARAMS = ["wrapper_element", "device_media_type", "url_fetcher", "base_url", "font_config",
+                            "counter_style", "color_profiles", "page_rules", "layers"]
+
+
+def _install_stylesheet_cache() -> bool:
+    """Route WeasyPrint's ``find_stylesheets`` through the cache; False when this WeasyPrint is not the expected one."""
+    global _ORIGINAL_FIND_STYLESHEETS
+    import inspect
+
+    import weasyprint.css as wcss
+
+    if _ORIGINAL_FIND_STYLESHEETS is not None:
+        return True
+    original = getattr(wcss, "find_stylesheets", None)
+    if original is None or list(inspect.signature(original).parameters) != _FIND_STYLESHEETS_PARAMS:
+        return False
+    _ORIGINAL_FIND_STYLESHEETS = original
+    wcss.find_stylesheets = _find_stylesheets
+    return True
+
+
+def _stylesheet_key(wrapper_element, device_media_type, base_url):
+    """What decides the author stylesheets of a document, or None when it cannot be told cheaply (remote URLs)."""
+    from weasyprint.html import element_has_link_type, parse_url
+
+    from .deps import css_closure
+
+    elements = []
+    files = []
+    for wrapper in wrapper_element.query_all("style", "link"):
+        el = wrapper.etree_element
+        if el.tag == "link" and (not element_has_link_type(el, "stylesheet")
+                                 or element_has_link_type(el, "alternate")):
+            continue  # not a stylesheet for WeasyPrint (rel=alternate links to the other language's version)
+        attrs = tuple(el.get(a, "") for a in ("type", "media", "rel", "href"))
+        text = "".join(el.itertext()) if el.tag == "style" else ""
+        elements.append((el.tag, attrs, text))
+        if el.tag == "link" and el.get("href"):
+            href = parse_url(el.get("href"), base_url)
+            if href is None:
+                continue
+            parts = urlsplit(href)
+            if parts.scheme != "file":
+                return None
+            files.append(Path(os.path.realpath(unquote(parts.path))))
+    stamps = []
+    for f in css_closure(files):
+        try:
+            st = f.stat()
+        except OSError:
+            return None
+        stamps.append((str(f), st.st_size, st.st_mtime_ns))
+    return (device_media_type, tuple(elements), tuple(stamps))
+
+
+def _find_stylesheets(wrapper_element, device_media_type, url_fetcher, base_url, font_config, counter_style,
+                      color_profiles, page_rules, layers):
+    import copy
+
+    cache = _ACTIVE_CACHE[0]
+    args = (wrapper_element, device_media_type, url_fetcher, base_url, font_config, counter_style,
+            color_profiles, page_rules, layers)
+    if cache is None or font_config is not cache.font_config or page_rules or layers:
+        yield from _ORIGINAL_FIND_STYLESHEETS(*args)
+        return
+    key = _stylesheet_key(wrapper_element, device_media_type, base_url)
+    entry = cache.entries.get(key) if key is not None else None
+    if entry is None:
+        cache.misses += 1
+        counters_before = dict(counter_style)
+        profiles_before = dict(color_profiles)
+        refused_before = len(getattr(url_fetcher, "refused", []))
+        collect = _Collect()
+        logger = logging.getLogger("weasyprint")
+        logger.addHandler(collect)
+        try:
+            sheets = list(_ORIGINAL_FIND_STYLESHEETS(*args))
+        finally:
+            logger.removeHandler(collect)
+        for message in collect.messages:  # said again to the document's own collector
+            logger.warning("%s", message)
+        if (key is not None and not collect.messages
+                and len(getattr(url_fetcher, "refused", [])) == refused_before):
+            cache.entries[key] = (
+                sheets, list(page_rules), list(layers),
+                {k: v for k, v in counter_style.items() if counters_before.get(k, _MISSING) is not v},
+                {k: v for k, v in color_profiles.items() if profiles_before.get(k, _MISSING) is not v},
+            )
+        yield from sheets
+        return
+    cache.hits += 1
+    sheets, cached_rules, cached_layers, counters, profiles = entry
+    page_rules.extend(cached_rules)
+    layers.extend(cached_layers)
+    counter_style.update(counters)
+    color_profiles.update(profiles)
+    for sheet in sheets:
+        clone = copy.copy(sheet)  # the parsed rules are shared; @page rules and layers are this document's
+        clone.page_rules = page_rules
+        clone.layers = layers
+        yield clone
+
+
+_MISSING = object()
+
+
 def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant: str = "pdf/ua-1",
                public_url: str = "", attachments: list[tuple[str, bytes, str]] | None = None,
-               epoch: int | None = None, font_config=None, cache: dict | None = None) -> PdfResult:
+               epoch: int | None = None, font_config=None, cache: dict | None = None,
+               stylesheets: StylesheetCache | None = None) -> PdfResult:
     """Render ``html_path`` (a published HTML file under ``output_root``) to PDF bytes.
 
     ``roots`` are the folders the document may read from. ``attachments`` are (file name, bytes, description)
@@ -101,6 +234,9 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
     so the shipped fonts are registered once per worker rather than once per document (the same bytes, about
     5–10 % less time, and less memory). ``cache`` (WeasyPrint's image cache) is not shared by the build: every chart
     is a distinct data URI, so a shared cache only grows (measured: +340 MiB over 60 briefs).
+
+    ``stylesheets``: a worker's :class:`StylesheetCache` (with its ``font_config``), so that a stylesheet shared by
+    many documents is parsed once per worker.
     """
     from weasyprint import HTML, Attachment
 
@@ -114,6 +250,8 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
+    if stylesheets is not None and stylesheets.font_config is font_config and _install_stylesheet_cache():
+        _ACTIVE_CACHE[0] = stylesheets
     try:
         html = HTML(filename=str(html_path), url_fetcher=fetcher)
         extra = {"cache": cache} if cache is not None else {}
@@ -160,4 +298,5 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
         result.warnings = collect.messages
         return result
     finally:
+        _ACTIVE_CACHE[0] = None
         logger.removeHandler(collect)

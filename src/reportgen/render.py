@@ -202,14 +202,26 @@ def _make_finalize(lang: str):
         return None
     from .typography import french, french_html
 
+    # The same labels, numbers and names are printed many times per publication and across publications: the rules
+    # are a pure function of the text, so a worker applies them once per distinct value (bounded memory).
+    seen: dict[tuple[bool, str], Any] = {}
+
     def finalize(value: Any) -> Any:
         if isinstance(value, Verbatim) or value is None:
             return value
-        if isinstance(value, Markup):
-            return Markup(french_html(str(value)))
-        if isinstance(value, str):
-            return french(value)
-        return value
+        if not isinstance(value, str):
+            return value
+        markup = isinstance(value, Markup)
+        key = (markup, str(value))
+        hit = seen.get(key)
+        if hit is not None:
+            return hit
+        result = Markup(french_html(str(value))) if markup else french(value)
+        if len(key[1]) <= 4000:
+            if len(seen) >= 50_000:
+                seen.clear()
+            seen[key] = result
+        return result
 
     return finalize
 
@@ -325,15 +337,41 @@ def render_html(doc: Doc, context: dict, env: jinja2.Environment) -> str:
     return render_template(template, context, what=doc.key)
 
 
-def render_index(catalog: dict, ds, env: jinja2.Environment, *, data_date: str = "", public_url: str = "") -> str:
+def language_name(lang: str) -> str:
+    """A language's name in itself (``Français``, ``English``), for the link to the other version."""
+    from babel import Locale
+
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
+
+
+def notice_of(ev, lang: str) -> str | None:
+    """The optional ``notice`` of evaluation.yaml in this language (when the dataset contract has it)."""
+    notice = getattr(ev, "notice", None)
+    if isinstance(notice, dict):
+        return notice.get(lang) or None
+    return None
+
+
+def collation_key(name: str) -> tuple:
+    """Alphabetical order for names with accents (Bénin before Bosnie), case and accents as tie-breakers."""
+    import unicodedata
+
+    base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return (base.casefold(), name)
+
+
+def render_index(catalog: dict, evaluation, names: dict, env: jinja2.Environment, *, data_date: str = "",
+                 public_url: str = "") -> str:
     """The catalogue page ``{output}/index.html``, in the environment's language.
 
     ``catalog`` is what :func:`reportgen.catalog.catalog_context` gathers (groups of entries per language, data
-    files); :func:`reportgen.context.index_context` adds what every page needs (see docs/templates.md).
+    files); ``evaluation`` and ``names`` (:func:`reportgen.catalog.catalog_names`) are what it needs of the dataset;
+    :func:`reportgen.catalog.index_context` adds what every page needs (see docs/templates.md).
     """
-    from .context import index_context
+    from .catalog import index_context
 
-    context = index_context(catalog, ds, lang=env.globals["publication_lang"], data_date=data_date,
+    context = index_context(catalog, evaluation, names, lang=env.globals["publication_lang"], data_date=data_date,
                             public_url=public_url)
     return render_template(env.get_template(KIND_TEMPLATE["index"]), context, what="index.html")
 
