@@ -1,7 +1,8 @@
 rule prepare:
-    """Compute every figure, write the data files (CSV, XLSX), copy styles and fonts, and plan the rendering."""
+    """Check the dataset against the contract (validation.json and validation.html; stop on any error), compute
+    every figure, copy styles and fonts, and plan the rendering."""
     input:
-        f"{STATE}/dataset.pickle",
+        data_files,
         code=code_files,
         templates=template_files,
     output:
@@ -10,6 +11,7 @@ rule prepare:
     params:
         data=DATA,
         output=output_folder,
+        max_xlsx_mb=config["max_xlsx_mb"],
         languages=languages_flag,
         shards=SHARDS,
         templates=config["templates"],
@@ -25,6 +27,7 @@ rule prepare:
         reportgen prepare \
             --data {params.data:q} \
             --output {params.output:q} \
+            --max-xlsx-mb {params.max_xlsx_mb} \
             --languages {params.languages} \
             --shards {params.shards} \
             --templates={params.templates:q} \

@@ -1,5 +1,6 @@
 rule render:
-    """Render shard {wildcards.shard} of the publications (HTML and PDF); unchanged ones are left as they are."""
+    """Render shard {wildcards.shard} of the publications (HTML and PDF); unchanged ones are left as they are.
+    Shard 0 also writes the data files (CSV, XLSX) and the changes report, in a process beside its workers."""
     input:
         plan=f"{STATE}/plan.json",
         model=f"{STATE}/model.pickle",

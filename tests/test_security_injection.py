@@ -371,7 +371,7 @@ def test_file_names_of_the_dataset_never_reach_a_command(tmp_path):
                 block.append(following.strip())
             commands.append(" ".join(block))
     commands = "\n".join(commands)
-    assert "reportgen validate" in commands and "reportgen render" in commands and "reportgen index" in commands
-    assert "assets" in (proc.stdout + proc.stderr)  # the hostile names are inputs of the validate rule…
+    assert "reportgen prepare" in commands and "reportgen render" in commands and "reportgen index" in commands
+    assert "assets" in (proc.stdout + proc.stderr)  # the hostile names are inputs of the prepare rule…
     assert "PWNED" not in commands
     assert not list(ROOT.glob("PWNED*")) and not list(tmp_path.rglob("PWNED*"))

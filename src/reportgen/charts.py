@@ -60,6 +60,23 @@ def fonts_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """What decides a chart's bytes besides its inputs: this module, matplotlib's version and the fonts."""
+    import hashlib
+
+    import matplotlib
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(matplotlib.__version__.encode())
+    for name in FONT_FILES:
+        try:
+            h.update(hashlib.sha256((fonts_dir() / name).read_bytes()).digest())
+        except OSError:
+            h.update(b"missing")
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
 def _setup() -> dict:
     """Register the project's fonts (once per process); the rc settings of every chart."""
     from matplotlib import font_manager

@@ -175,20 +175,23 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a dataset folder against the contract and list every problem",
                        description="Check DATA_DIR against the dataset contract (docs/dataset.md). Prints every "
                                    "problem as file:row: column: message. With --output, also writes "
-                                   "validation.json and validation.html there and keeps the validated data for "
-                                   "the next stages. Exit status 1 when there is any error.")
+                                   "validation.json and validation.html there. Exit status 1 when there is any error.")
     _settings_args(p, data_positional=True)
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("prepare", help="compute the figures, write the data files and plan the rendering",
-                       description="Needs a successful `validate --output`. Writes {output}/data/ (CSV + XLSX), "
-                                   "copies stylesheets and fonts to {output}/assets/ and writes the render plan.")
+    p = sub.add_parser("prepare", help="validate the dataset, compute the figures and plan the rendering",
+                       description="Validates the dataset (writes {output}/validation.json and .html; stops on any "
+                                   "error), computes every figure, copies stylesheets and fonts to {output}/assets/ "
+                                   "and writes the render plan. The data files ({output}/data/) and the changes "
+                                   "report are written by `render --shard 0`.")
     _settings_args(p)
     p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("render", help="render one shard of the publications (HTML and PDF)",
                        description="Render the publications the plan assigns to SHARD, re-rendering only those "
-                                   "whose content changed, with a pool of warm worker processes.")
+                                   "whose content changed, with a pool of warm worker processes. Shard 0 also "
+                                   "writes the data files ({output}/data/: CSV + XLSX) and the changes report, in "
+                                   "a process of its own while the workers render.")
     _settings_args(p)
     p.add_argument("--shard", type=int, default=0, help="which shard to render (0-based; default 0)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: the cores available)")

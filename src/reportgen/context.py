@@ -20,13 +20,16 @@ import base64
 import hashlib
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 import pandas as pd
 
+from . import atomic
 from .aggregate import Figures, country_figures, region_figures
 from .errors import ReportgenError
 from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing
@@ -218,24 +221,51 @@ def normalise_headings(markdown: str) -> str:
     return "\n".join(out)
 
 
-# Charts: built once per process for identical inputs.
+# Charts: built once per process for identical inputs and, when the build gives a folder (set_chart_store), kept on
+# disk from one build to the next: an incremental rebuild renders the context of every publication to find the ones
+# that changed, and drawing the charts of the unchanged ones again with matplotlib was a third of that work.
 _CHART_CACHE: dict[str, bytes] = {}
 _CHART_CACHE_MAX = 512
+_CHART_STORE: list[Path | None] = [None]
+
+
+def set_chart_store(folder: Path | None) -> None:
+    """Keep charts in ``folder`` (``{output}/.reportgen/charts``) across builds; None: in memory only."""
+    _CHART_STORE[0] = Path(folder) if folder else None
 
 
 def chart_svg(function: str, **inputs: Any) -> bytes:
-    """SVG bytes of ``reportgen.charts.<function>(**inputs)``, cached by a hash of the inputs."""
-    # Keyword arguments sorted by name; values keep their order (the order of series is part of the chart).
-    key = hashlib.sha256(json.dumps([function, sorted(inputs.items())], default=str).encode()).hexdigest()
-    svg = _CHART_CACHE.get(key)
-    if svg is None:
-        from . import charts
+    """SVG bytes of ``reportgen.charts.<function>(**inputs)``, cached by a hash of the inputs and of the chart code
+    (charts.py, matplotlib's version, the fonts): another version never reads a stale chart."""
+    from . import charts
 
+    # Keyword arguments sorted by name; values keep their order (the order of series is part of the chart).
+    key = hashlib.sha256(json.dumps([charts.code_version(), function, sorted(inputs.items())],
+                                    default=str).encode()).hexdigest()
+    svg = _CHART_CACHE.get(key)
+    if svg is not None:
+        return svg
+    store = _CHART_STORE[0]
+    path = store / key[:2] / f"{key}.svg" if store is not None else None
+    if path is not None:
+        try:
+            svg = path.read_bytes()
+            os.utime(path)  # used by this build: kept by the clean-up of the index stage
+        except OSError:
+            svg = None
+        if svg is not None and not svg.lstrip().startswith(b"<svg"):  # not one of ours: drawn again
+            svg = None
+    if svg is None:
         result = getattr(charts, function)(**inputs)
         svg = result.encode("utf-8") if isinstance(result, str) else bytes(result)
-        if len(_CHART_CACHE) >= _CHART_CACHE_MAX:
-            _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
-        _CHART_CACHE[key] = svg
+        if path is not None:
+            try:
+                atomic.write_bytes(path, svg, durable=False)
+            except ReportgenError:
+                pass  # a cache: the chart is in the publication either way
+    if len(_CHART_CACHE) >= _CHART_CACHE_MAX:
+        _CHART_CACHE.pop(next(iter(_CHART_CACHE)))
+    _CHART_CACHE[key] = svg
     return svg
 
 

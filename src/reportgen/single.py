@@ -25,8 +25,7 @@ def build_single(s: Settings, code: str, lang: str) -> int:
         raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3 in capitals, e.g. NGA) nor a region "
                              "code (lower-case letters, digits and dashes)")
     s = Settings(**{**s.__dict__, "languages": (lang,)})
-    build.stage_validate(s, quiet=True)
-    plan = build.stage_prepare(s)
+    plan = build.stage_prepare(s, quiet=True)
     doc = Doc(lang, kind, code)
     keys = {d["key"] for d in plan["documents"]}
     if doc.key not in keys:

@@ -1,0 +1,145 @@
+"""The build stages in-process (reportgen.build): where each file comes from, and what the fast paths keep.
+
+- the first render job writes the data files and the what-changed report while its workers render; a failure there
+  fails the job with a clear message and loses no rendered document;
+- the index stage and ``reportgen summary`` never import pandas (they run at every build: ~0.4 s each);
+- charts are kept across builds in ``.reportgen/charts`` and an incremental rebuild draws none of an unchanged
+  publication's charts; the index stage removes the charts no publication used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reportgen import build
+from reportgen.errors import ReportgenError
+from reportgen.settings import Settings
+
+pytestmark = pytest.mark.xdist_group("build-stages")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The tiny dataset built stage by stage (French only: what is tested here does not depend on the language)."""
+    from conftest import TINY_DATASET, write_dataset
+
+    base = tmp_path_factory.mktemp("stages")
+    data = write_dataset(base / "data", dict(TINY_DATASET))
+    s = Settings.from_mapping({"data": str(data), "output": str(base / "out"), "languages": ["fr"]})
+    build.stage_validate(s, quiet=True)
+    build.stage_prepare(s)
+    after_prepare = sorted(p.name for p in (s.output / "data").glob("*")) if (s.output / "data").is_dir() else []
+    results = build.stage_render(s, 0, jobs=2)
+    build.stage_index(s)
+    return s, after_prepare, results
+
+
+def copy_of(s: Settings, tmp_path: Path) -> Settings:
+    shutil.copytree(s.output, tmp_path / "out", symlinks=True)
+    return Settings.from_mapping({"data": str(s.data), "languages": list(s.languages),
+                                  "output": str(tmp_path / "out")})
+
+
+def test_the_first_render_job_writes_the_data_files_and_the_changes_report(built):
+    s, after_prepare, results = built
+    assert after_prepare == []  # prepare no longer writes them: nothing waits for them before rendering
+    names = sorted(p.name for p in (s.output / "data").iterdir())
+    assert "figures.xlsx" in names and "actions.csv" in names and len(names) > 5
+    assert (s.output / "changes.json").is_file() and (s.output / "changes.html").is_file()
+    assert all(r.status == "built" for r in results)
+    index = (s.output / "index.html").read_text(encoding="utf-8")
+    assert 'href="data/figures.xlsx"' in index  # the catalogue lists them: the index stage runs after
+
+
+def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_documents(built, tmp_path, monkeypatch):
+    s = copy_of(built[0], tmp_path)
+    for f in (s.output / "data").iterdir():
+        f.unlink()
+    build.stage_prepare(s)  # a new plan: the documents are checked again (unchanged)
+
+    def full_disk(*args, **kwargs):
+        raise ReportgenError("the disk is full while writing data/figures.xlsx; free some space and build again")
+
+    monkeypatch.setattr(build, "publish_data", full_disk)  # the forked data job inherits it
+    with pytest.raises(ReportgenError, match=r"^the publications were rendered but the data files were not: the "
+                                             r"disk is full while writing data/figures.xlsx"):
+        build.stage_render(s, 0, jobs=2)
+    failed = json.loads((s.state_dir / "shards" / "0.failed.json").read_text(encoding="utf-8"))
+    assert failed["documents"] and all(d["status"] == "unchanged" for d in failed["documents"])
+    assert not (s.state_dir / "shards" / "0.json").exists()  # the job reruns next time
+    assert list((s.output / "data").iterdir()) == []
+
+
+def test_index_and_summary_do_not_import_pandas(built):
+    s = built[0]
+    code = ("import sys\nfrom reportgen.cli import main\nrc = main()\n"
+            "print('PANDAS' if 'pandas' in sys.modules else 'NO-PANDAS', rc)")
+    for args in (["index", "--data", str(s.data), "--output", str(s.output)],
+                 ["summary", "--output", str(s.output)]):
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["NO-PANDAS", "0"], (args, proc.stdout, proc.stderr)
+
+
+def test_charts_are_kept_and_an_incremental_rebuild_draws_none_of_them(built, tmp_path, monkeypatch):
+    from reportgen import charts, context
+
+    s = copy_of(built[0], tmp_path)
+    stored = sorted((s.state_dir / "charts").glob("*/*.svg"))
+    assert stored, "the render job keeps its charts"
+    assert all(p.read_bytes().lstrip().startswith(b"<svg") for p in stored)
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a chart was drawn again")
+
+    for name in ("bar_chart_svg", "stacked_bar_svg", "hbar_svg"):
+        monkeypatch.setattr(charts, name, no_drawing)
+    monkeypatch.setattr(context, "_CHART_CACHE", {})
+    build.stage_prepare(s)
+    results = build.stage_render(s, 0, jobs=2)
+    assert results and {r.status for r in results} == {"unchanged"}, [r.error for r in results]
+
+
+def test_a_stored_chart_that_is_not_an_svg_is_drawn_again(tmp_path, monkeypatch):
+    from reportgen import context
+
+    monkeypatch.setattr(context, "_CHART_CACHE", {})
+    context.set_chart_store(tmp_path / "charts")
+    try:
+        args = {"labels": ["A", "B"], "values": [1.0, 2.0], "currency": "EUR", "lang": "fr"}
+        svg = context.chart_svg("hbar_svg", **args)
+        stored = list((tmp_path / "charts").glob("*/*.svg"))
+        assert len(stored) == 1 and stored[0].read_bytes() == svg
+        stored[0].write_bytes(b"not a chart")
+        context._CHART_CACHE.clear()
+        assert context.chart_svg("hbar_svg", **args) == svg
+        assert stored[0].read_bytes() == svg
+    finally:
+        context.set_chart_store(None)
+
+
+def test_the_index_stage_removes_the_charts_no_publication_used(built, tmp_path):
+    s = copy_of(built[0], tmp_path)
+    store = s.state_dir / "charts"
+    used = sorted(store.glob("*/*.svg"))
+    stale = store / "ff" / ("f" * 64 + ".svg")
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_text("<svg/>", encoding="utf-8")
+    plan = json.loads(build.plan_path(s).read_text(encoding="utf-8"))
+    old = float(plan["started"]) - 60
+    os.utime(stale, (old, old))
+    now = time.time()
+    for p in used:  # as the render job of this build left them
+        os.utime(p, (now, now))
+    build.stage_index(s)
+    assert not stale.exists()
+    assert all(p.exists() for p in used)
