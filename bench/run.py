@@ -8,7 +8,8 @@ For each dataset it prints:
 - full build wall time (`snakemake --cores N` from an empty output folder, Snakemake start-up included);
 - the floor: the same documents rendered from their published HTML by WeasyPrint alone, in one warm process per
   core (imports done before the clock starts, documents handed out from a shared queue);
-- the ratio full / floor;
+- the ratio full / floor (with --repeat N, full builds and floors alternate N times and the best of each is
+  compared: the machine's speed drifts within minutes);
 - an incremental rebuild after changing one action of one country (wall time, and which publications were
   re-rendered), as a share of the full build;
 - a no-change rerun;
@@ -149,22 +150,34 @@ def change_one_action(data: Path) -> str:
     return target
 
 
-def bench_dataset(name: str, data: Path, cores: int, workdir: Path) -> dict:
+def bench_dataset(name: str, data: Path, cores: int, workdir: Path, repeat: int = 1) -> dict:
     print(f"\n== {name}: {data}", flush=True)
     data_copy = workdir / f"{name}-data"
     shutil.copytree(data, data_copy)
-    out = workdir / f"{name}-output"
     log = workdir / f"{name}.log"
-    full, peak = snakemake(data_copy, out, cores, log)
-    pubs = publications(out)
-    pdfs = [p for p in pubs if p.endswith(".pdf")]
-    htmls = sorted(out / p for p in pubs if p.endswith(".html") and p != "index.html"
-                   and (out / p).with_suffix(".pdf").exists())
+    # Full build and floor alternate, `repeat` times each: the machine's speed drifts (shared, noisy), so the
+    # ratio is taken between the best full build and the best floor of the same run.
+    fulls, floors, peaks = [], [], []
+    for i in range(repeat):
+        out = workdir / f"{name}-output-{i}"
+        full_i, peak_i = snakemake(data_copy, out, cores, log)
+        pubs = publications(out)
+        pdfs = [p for p in pubs if p.endswith(".pdf")]
+        htmls = sorted(out / p for p in pubs if p.endswith(".html") and p != "index.html"
+                       and (out / p).with_suffix(".pdf").exists())
+        fl_i = floor(htmls, cores)
+        fulls.append(full_i)
+        floors.append(fl_i)
+        peaks.append(peak_i)
+        print(f"run {i + 1}/{repeat}: full build {full_i:.1f} s for {len(pdfs)} PDFs, floor {fl_i:.1f} s, "
+              f"peak memory {peak_i / 2**20:.0f} MiB", flush=True)
+        if i < repeat - 1:
+            shutil.rmtree(out)
+    full, fl, peak = min(fulls), min(floors), max(peaks)
     print(f"full build: {full:.1f} s for {len(pdfs)} PDFs ({len(pdfs) / full:.2f} documents/s), "
           f"peak memory {peak / 2**20:.0f} MiB", flush=True)
-    fl = floor(htmls, cores)
-    print(f"floor (WeasyPrint alone, {cores} warm processes): {fl:.1f} s; ratio full/floor = {full / fl:.2f}",
-          flush=True)
+    print(f"floor (WeasyPrint alone, {cores} warm processes): {fl:.1f} s; ratio full/floor = {full / fl:.2f}"
+          + (f" (best of {repeat} each)" if repeat > 1 else ""), flush=True)
     noop, _ = snakemake(data_copy, out, cores, log)
     after_noop = publications(out)
     print(f"no-change rerun: {noop:.1f} s; publications changed: {sum(after_noop[k] != pubs[k] for k in pubs)}",
@@ -178,7 +191,8 @@ def bench_dataset(name: str, data: Path, cores: int, workdir: Path) -> dict:
     return {"dataset": name, "documents": len(pdfs), "full_s": round(full, 2), "floor_s": round(fl, 2),
             "ratio": round(full / fl, 3), "noop_s": round(noop, 2), "incremental_s": round(inc, 2),
             "incremental_share": round(inc / full, 4), "changed": changed, "docs_per_s": round(len(pdfs) / full, 2),
-            "peak_mib": round(peak / 2**20), "incremental_peak_mib": round(inc_peak / 2**20), "cores": cores}
+            "peak_mib": round(peak / 2**20), "incremental_peak_mib": round(inc_peak / 2**20), "cores": cores,
+            "full_runs_s": [round(x, 2) for x in fulls], "floor_runs_s": [round(x, 2) for x in floors]}
 
 
 def main() -> None:
@@ -187,6 +201,10 @@ def main() -> None:
     ap.add_argument("--large", action="store_true", help="also the large synthetic dataset")
     ap.add_argument("--large-only", action="store_true")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="full builds and floors of the embedded dataset, alternated; the best of each is compared "
+                         "(default 3)")
+    ap.add_argument("--repeat-large", type=int, default=1, help="the same for the large dataset (default 1)")
     args = ap.parse_args()
     from reportgen.pdf import harfbuzz_subset_available
 
@@ -197,13 +215,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="reportgen-bench-") as tmp:
         tmp = Path(tmp)
         if not args.large_only:
-            results.append(bench_dataset("embedded", args.data, args.cores, tmp))
+            results.append(bench_dataset("embedded", args.data, args.cores, tmp, args.repeat))
         if args.large or args.large_only:
             big = tmp / "large-src"
             t0 = time.perf_counter()
             subprocess.run([sys.executable, str(ROOT / "bench" / "make_synthetic.py"), str(big)], check=True)
             print(f"\n(generated the large dataset in {time.perf_counter() - t0:.1f} s)")
-            results.append(bench_dataset("large", big, args.cores, tmp))
+            results.append(bench_dataset("large", big, args.cores, tmp, args.repeat_large))
     res_dir = ROOT / "bench" / ".results"
     res_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
