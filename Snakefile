@@ -6,9 +6,7 @@
 # Reads as an index: configuration and its validation, the rule files in pipeline order, then `rule all`.
 # Rules are thin; the work is done by `reportgen` subcommands (src/reportgen/), where it is tested.
 
-import importlib
 import shlex
-import threading
 
 from snakemake.utils import min_version, validate
 
@@ -37,7 +35,7 @@ rule all:
 onstart:
     # Snakemake records each job's params with pandas when pandas is installed, importing it (~0.4 s) when the first
     # job ends, between two jobs: import it while the first job runs instead.
-    threading.Thread(target=importlib.import_module, args=("pandas",), daemon=True).start()
+    preload_in_background("pandas")
 
 
 onsuccess:

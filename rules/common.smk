@@ -1,5 +1,8 @@
 # Shared definitions: folders, input lists and wildcard constraints. Helpers are named functions.
 
+import importlib
+import importlib.util
+import threading
 from pathlib import Path
 
 DATA = config["data"]
@@ -64,3 +67,16 @@ def render_threads(wildcards=None):
 
 def languages_flag(wildcards=None):
     return " ".join(config["languages"])
+
+
+def preload_in_background(module):
+    """Import ``module`` in a thread if it is installed (an optimisation only: see onstart in the Snakefile)."""
+
+    def run():
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001
+            pass
+
+    if importlib.util.find_spec(module) is not None:
+        threading.Thread(target=run, daemon=True).start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -90,23 +91,41 @@ def test_index_and_summary_do_not_import_pandas(built):
         assert proc.stdout.split() == ["NO-PANDAS", "0"], (args, proc.stdout, proc.stderr)
 
 
-def test_charts_are_kept_and_an_incremental_rebuild_draws_none_of_them(built, tmp_path, monkeypatch):
-    from reportgen import charts, context
+NO_DRAWING = """
+import sys
+from reportgen import charts
+from reportgen.cli import main
 
-    s = copy_of(built[0], tmp_path)
-    stored = sorted((s.state_dir / "charts").glob("*/*.svg"))
+def no_drawing(*args, **kwargs):
+    raise AssertionError("a chart was drawn again")
+
+for name in ("bar_chart_svg", "stacked_bar_svg", "hbar_svg"):
+    setattr(charts, name, no_drawing)  # the forked workers inherit it
+sys.exit(main())
+"""
+
+
+def test_charts_are_kept_and_an_incremental_rebuild_draws_none_of_them(built, tmp_path):
+    """Two builds in fresh processes (as the workflow runs them); the second may not draw any chart."""
+    s = built[0]
+    out = tmp_path / "out"
+    common = ["--data", str(s.data), "--output", str(out), "--languages", "fr"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+    def reportgen(*args, code="import sys\nfrom reportgen.cli import main\nsys.exit(main())"):
+        proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                              env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc.stderr
+
+    reportgen("prepare", *common)
+    reportgen("render", *common)
+    stored = sorted((out / ".reportgen" / "charts").glob("*/*.svg"))
     assert stored, "the render job keeps its charts"
     assert all(p.read_bytes().lstrip().startswith(b"<svg") for p in stored)
-
-    def no_drawing(*args, **kwargs):
-        raise AssertionError("a chart was drawn again")
-
-    for name in ("bar_chart_svg", "stacked_bar_svg", "hbar_svg"):
-        monkeypatch.setattr(charts, name, no_drawing)
-    monkeypatch.setattr(context, "_CHART_CACHE", {})
-    build.stage_prepare(s)
-    results = build.stage_render(s, 0, jobs=2)
-    assert results and {r.status for r in results} == {"unchanged"}, [r.error for r in results]
+    reportgen("prepare", *common)
+    log = reportgen("render", *common, code=NO_DRAWING)
+    assert re.search(r"render job 0: 0 built, [1-9][0-9]* unchanged, 0 failed", log), log[-2000:]
 
 
 def test_a_stored_chart_that_is_not_an_svg_is_drawn_again(tmp_path, monkeypatch):
