@@ -245,7 +245,9 @@ def _data_job_main(s: Settings, plan: dict, conn) -> None:  # pragma: no cover -
         pass
     try:
         assert _WORKER is not None
+        t0 = time.perf_counter()
         publish_data(s, _WORKER.ds, _WORKER.figures, tuple(plan["languages"]), int(plan["epoch"]))
+        _log(f"data files and changes report written in {time.perf_counter() - t0:.1f} s")
         conn.send(None)
     except ReportgenError as exc:
         conn.send(str(exc))
@@ -262,7 +264,6 @@ class _DataJob:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork")
-        self.started = time.perf_counter()
         self.recv, send = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_data_job_main, args=(s, plan, send), name="reportgen-data", daemon=True)
         self.process.start()
@@ -275,9 +276,6 @@ class _DataJob:
         except EOFError:
             message = ("the process writing the data files died (out of memory or crash); run the build again")
         self.process.join()
-        seconds = time.perf_counter() - self.started
-        if message is None:
-            _log(f"data files and changes report written in {seconds:.1f} s")
         return message
 
 
