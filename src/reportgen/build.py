@@ -36,6 +36,7 @@ PLAN_VERSION = 1
 DATA_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
 MAX_DATA_IMAGE_BYTES = 5 * 1024 * 1024
 KIND_WEIGHT = {"synthesis": 12.0, "region": 3.0, "country": 1.5}
+NOT_RENDERED = {"index.html.j2", "changes.html.j2"}  # templates of other stages: not compiled by the render job
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -377,15 +378,19 @@ class _Worker:
         return self._stylesheets
 
     def warm_up(self) -> None:
-        """Pay, once in the parent, what every forked worker would otherwise pay: imports, compiled templates,
-        the charts' fonts. Forked workers inherit all of it."""
+        """Pay, once in the parent, what every forked worker would otherwise pay on its first document: imports,
+        every compiled template (macros and partials included), matplotlib's drawing path and the charts' fonts.
+        Forked workers inherit all of it, and the data job uses the other core meanwhile."""
         from . import charts, context  # noqa: F401
-        from .render import KIND_TEMPLATE
 
         charts._setup()
+        try:
+            charts.hbar_svg(["—"], [1.0], "EUR", self.plan["languages"][0])  # imports and fonts of a real chart
+        except Exception:  # noqa: BLE001 - only a warm-up: a document that draws charts says what is wrong
+            pass
         for lang in self.plan["languages"]:
             env = self.env(lang)
-            for name in KIND_TEMPLATE.values():
+            for name in env.list_templates(filter_func=lambda n: n.endswith(".j2") and n not in NOT_RENDERED):
                 try:
                     env.get_template(name)
                 except Exception:  # noqa: BLE001 - a broken template fails its documents with a clear message later
