@@ -7,10 +7,14 @@
 # Rules are thin; the work is done by `reportgen` subcommands (src/reportgen/), where it is tested.
 
 import shlex
+import time
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+
+STARTED = time.time()  # the summary counts this run's time from here
 
 
 configfile: "config/config.yaml"
@@ -39,8 +43,8 @@ onstart:
 
 
 onsuccess:
-    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)}")
+    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} --since {STARTED}")
 
 
 onerror:
-    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} || true")
+    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} --since {STARTED} || true")

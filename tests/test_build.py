@@ -60,7 +60,8 @@ def test_the_first_render_job_writes_the_data_files_and_the_changes_report(built
     assert 'href="data/figures.xlsx"' in index  # the catalogue lists them: the index stage runs after
 
 
-def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_documents(built, tmp_path, monkeypatch):
+def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_documents(built, tmp_path, monkeypatch,
+                                                                                  capsys):
     s = copy_of(built[0], tmp_path)
     for f in (s.output / "data").iterdir():
         f.unlink()
@@ -77,6 +78,21 @@ def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_document
     assert failed["documents"] and all(d["status"] == "unchanged" for d in failed["documents"])
     assert not (s.state_dir / "shards" / "0.json").exists()  # the job reruns next time
     assert list((s.output / "data").iterdir()) == []
+    assert build.print_summary(s, since=time.time() - 5) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"reportgen: 0 built, \d+ unchanged, 0 failed of \d+ publications in \d", err)
+    assert "data files not written: the disk is full while writing data/figures.xlsx" in err
+
+
+def test_the_summary_of_a_run_in_which_nothing_ran(built, capsys):
+    s = built[0]
+    capsys.readouterr()
+    assert build.print_summary(s, since=time.time() + 1) == 0
+    assert capsys.readouterr().err.strip() == (f"reportgen: nothing to do: the {len(built[2])} publications in "
+                                               f"{s.output} are up to date")
+    assert build.print_summary(s, since=0) == 0  # everything was written after 1970: the counts
+    assert re.search(r"^reportgen: \d+ built, 0 unchanged, 0 failed of \d+ publications in \d+(\.\d)? s",
+                     capsys.readouterr().err)
 
 
 def test_index_and_summary_do_not_import_pandas(built):

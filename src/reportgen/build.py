@@ -237,9 +237,24 @@ def publish_data(s: Settings, ds, figures, languages: tuple[str, ...], epoch: in
     write_data(data_tables(ds, figures), s.output / "data", epoch=epoch)
 
 
-def _data_job_main(s: Settings, plan: dict, conn) -> None:  # pragma: no cover - runs in a forked process
+def _die_with_parent(parent: int) -> None:
+    """Linux: be killed when the render job dies (killed by Snakemake, Ctrl-C), rather than write data files on
+    after it, perhaps over those of the next build."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
+def _data_job_main(s: Settings, plan: dict, conn, parent: int) -> None:  # pragma: no cover - forked process
     """Body of the data job: publish_data, then send None (done) or the error message to the parent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     try:
         os.nice(5)  # the documents come first; the data files use what the workers leave
     except OSError:
@@ -266,7 +281,8 @@ class _DataJob:
 
         ctx = mp.get_context("fork")
         self.recv, send = ctx.Pipe(duplex=False)
-        self.process = ctx.Process(target=_data_job_main, args=(s, plan, send), name="reportgen-data", daemon=True)
+        self.process = ctx.Process(target=_data_job_main, args=(s, plan, send, os.getpid()), name="reportgen-data",
+                                   daemon=True)
         self.process.start()
         send.close()
 
@@ -686,7 +702,8 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
                              + (f" The data files were not written either: {data_error}" if data_error else ""))
     if data_error:
         # Rendered documents are recorded (the summary counts them); the job fails so that the next build runs it.
-        atomic.write_text(s.state_dir / "shards" / f"{shard}.failed.json", _dump_json(manifest))
+        atomic.write_text(s.state_dir / "shards" / f"{shard}.failed.json",
+                          _dump_json({**manifest, "data_error": data_error}))
         raise ReportgenError(f"the publications were rendered but the data files were not: {data_error}")
     try:
         (s.state_dir / "shards" / f"{shard}.failed.json").unlink()
@@ -809,8 +826,12 @@ def summarize(s: Settings, plan: dict, results: list[dict], removed: list[str]) 
     }
 
 
-def print_summary(s: Settings) -> int:
-    """Print the last build's summary (also after a failed build); return 1 when any document failed."""
+def print_summary(s: Settings, *, since: float | None = None) -> int:
+    """Print the last build's summary (also after a failed build); return 1 when anything failed.
+
+    ``since``: when the workflow run started (the Snakefile passes it). A run in which no stage ran says that the
+    publications are up to date, and a run's time is counted from ``since`` rather than from its plan.
+    """
     marker = s.state_dir / "validation-failed"
     if marker.is_file():
         _log(f"reportgen: the dataset has {marker.read_text().strip()} error(s): nothing was built and the "
@@ -822,11 +843,37 @@ def print_summary(s: Settings) -> int:
         return 0
     results = collect_results(s, plan)
     summary = summarize(s, plan, results, [])
+    data_errors = _data_errors(s, plan)
+    if since is not None and not data_errors and _nothing_ran_since(s, plan, since):
+        _log(f"reportgen: nothing to do: the {summary['documents']} publications in {s.output} are up to date")
+        return 0
+    seconds = round(time.time() - since, 1) if since is not None else summary["seconds"]
     missing = summary["documents"] - len(results)
     line = (f"reportgen: {summary['built']} built, {summary['unchanged']} unchanged, {summary['failed']} failed"
             + (f", {missing} not rendered" if missing else "") + f" of {summary['documents']} publications"
-            f" in {summary['seconds']} s → {s.output}")
+            f" in {seconds} s → {s.output}")
     _log(line)
     for f in summary["failed_documents"]:
         _log(f"  failed: {f['key']}: {f['error']}")
-    return 1 if summary["failed"] or missing else 0
+    for e in data_errors:
+        _log(f"  data files not written: {e}")
+    return 1 if summary["failed"] or missing or data_errors else 0
+
+
+def _data_errors(s: Settings, plan: dict) -> list[str]:
+    out = []
+    for shard in range(int(plan["shards"])):
+        try:
+            manifest = json.loads((s.state_dir / "shards" / f"{shard}.failed.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if manifest.get("data_error"):
+            out.append(str(manifest["data_error"]))
+    return out
+
+
+def _nothing_ran_since(s: Settings, plan: dict, since: float) -> bool:
+    """No stage of this output folder wrote its result since ``since`` (Snakemake found everything up to date)."""
+    stamps = [plan_path(s), s.state_dir / "index.done",
+              *(shard_manifest(s, i) for i in range(int(plan["shards"])))]
+    return all(p.stat().st_mtime < since for p in stamps if p.exists())

@@ -119,7 +119,7 @@ def cmd_index(args) -> int:
 def cmd_summary(args) -> int:
     from .build import print_summary
 
-    return print_summary(_settings(args))
+    return print_summary(_settings(args), since=args.since)
 
 
 def cmd_build(args) -> int:
@@ -203,6 +203,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="print the last build's summary (built, unchanged, failed)")
     _settings_args(p)
+    p.add_argument("--since", type=float, metavar="EPOCH",
+                   help="when the workflow run started (seconds since 1970): a run in which no stage ran says the "
+                        "publications are up to date, and the time is counted from it")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("build", help="run the whole workflow (snakemake) on a dataset",

@@ -98,7 +98,7 @@ class StylesheetCache:
     validated declarations) and, for the next document with the same ``<link>``/``<style>`` elements and the same
     files (path, size and modification time of every stylesheet and import), hands them back instead of parsing
     them again, replaying what parsing adds to the document (``@page`` rules, layers, counter styles, colour
-    profiles). The PDF is byte-identical (tests/test_render.py renders every publication both ways).
+    profiles). The PDF is byte-identical (tests/test_pdf.py renders publications both ways).
 
     Only used with the worker's shared ``FontConfiguration`` (the ``@font-face`` fonts registered by the first
     parse stay registered there). Nothing is cached when parsing logged a warning or refused a resource, so every
@@ -190,12 +190,10 @@ def _find_stylesheets(wrapper_element, device_media_type, url_fetcher, base_url,
         collect = _Collect()
         logger = logging.getLogger("weasyprint")
         logger.addHandler(collect)
-        try:
+        try:  # the document's own collector (render_pdf) receives these warnings too
             sheets = list(_ORIGINAL_FIND_STYLESHEETS(*args))
         finally:
             logger.removeHandler(collect)
-        for message in collect.messages:  # said again to the document's own collector
-            logger.warning("%s", message)
         if (key is not None and not collect.messages
                 and len(getattr(url_fetcher, "refused", [])) == refused_before):
             cache.entries[key] = (
