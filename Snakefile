@@ -24,6 +24,11 @@ validate(config, "config/config.schema.yaml")
 
 
 include: "rules/common.smk"
+
+
+tell_jobs_when_the_run_started(STARTED)
+
+
 include: "rules/prepare.smk"
 include: "rules/render.smk"
 include: "rules/publish.smk"
@@ -42,9 +47,6 @@ onstart:
     preload_in_background("pandas")
 
 
-onsuccess:
-    shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} --since {STARTED}")
-
-
+# The index job, the last one, prints the summary of a successful run; a failed run prints it here.
 onerror:
     shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} --since {STARTED} || true")

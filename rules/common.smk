@@ -2,6 +2,7 @@
 
 import importlib
 import importlib.util
+import os
 import threading
 from pathlib import Path
 
@@ -80,3 +81,10 @@ def preload_in_background(module):
 
     if importlib.util.find_spec(module) is not None:
         threading.Thread(target=run, daemon=True).start()
+
+
+def tell_jobs_when_the_run_started(started):
+    """The index job prints the run's summary and time: it finds the start in its environment. Not a param: a
+    param that changes at every run would rerun the job every time. A job that runs elsewhere (a cluster) does not
+    get it and counts from the start of the prepare stage."""
+    os.environ.update(REPORTGEN_RUN_STARTED=repr(started))

@@ -826,6 +826,17 @@ def summarize(s: Settings, plan: dict, results: list[dict], removed: list[str]) 
     }
 
 
+RUN_STARTED_ENV = "REPORTGEN_RUN_STARTED"
+
+
+def run_started() -> float | None:
+    """When the workflow run started, as the Snakefile tells its jobs (``REPORTGEN_RUN_STARTED``), else None."""
+    try:
+        return float(os.environ[RUN_STARTED_ENV])
+    except (KeyError, ValueError):
+        return None
+
+
 def print_summary(s: Settings, *, since: float | None = None) -> int:
     """Print the last build's summary (also after a failed build); return 1 when anything failed.
 

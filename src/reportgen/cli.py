@@ -108,18 +108,22 @@ def cmd_render(args) -> int:
 
 
 def cmd_index(args) -> int:
-    from .build import stage_index
+    from .build import print_summary, run_started, stage_index
 
     s = _settings(args)
     summary = stage_index(s)
     print(f"catalogue written: {s.output / 'index.html'} ({summary['documents']} publications)", file=sys.stderr)
+    # The last stage of a build says how it went (the workflow starts no other process for that).
+    print_summary(s, since=run_started())
     return 0
 
 
 def cmd_summary(args) -> int:
     from .build import print_summary
 
-    return print_summary(_settings(args), since=args.since)
+    from .build import run_started
+
+    return print_summary(_settings(args), since=args.since if args.since is not None else run_started())
 
 
 def cmd_build(args) -> int:
