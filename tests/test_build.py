@@ -178,3 +178,42 @@ def test_the_index_stage_removes_the_charts_no_publication_used(built, tmp_path)
     build.stage_index(s)
     assert not stale.exists()
     assert all(p.exists() for p in used)
+
+
+def test_a_code_change_rerenders_exactly_what_it_affects(tmp_path, monkeypatch):
+    """Code is part of every publication's key through what it produces: a change to the French typography
+    re-renders the French publications only; a change to the PDF renderer re-renders every publication."""
+    from conftest import TINY_DATASET, write_dataset
+
+    from reportgen import pdf, typography
+
+    data = write_dataset(tmp_path / "data", dict(TINY_DATASET))
+    s = Settings.from_mapping({"data": str(data), "output": str(tmp_path / "out")})
+    build.stage_prepare(s, quiet=True)
+    first = build.stage_render(s, 0, jobs=2)
+    keys = {r.key for r in first}
+    assert {k.split("/")[0] for k in keys} == {"fr", "en"} and {r.status for r in first} == {"built"}
+
+    def files() -> dict[str, tuple[bytes, int]]:
+        return {p.relative_to(s.output).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+                for p in sorted(s.output.glob("*/**/*")) if p.suffix in (".pdf", ".html")}
+
+    before = files()
+    real_french = typography.french
+    # The thin space before French punctuation and in amounts becomes a no-break space: French text only.
+    monkeypatch.setattr(typography, "french", lambda text: real_french(text).replace("\u202f", "\u00a0"))
+    build.stage_prepare(s, quiet=True)
+    second = build.stage_render(s, 0, jobs=2)
+    after = files()
+    built = {r.key for r in second if r.status == "built"}
+    html_changed = {k for k in keys if before[f"{k}.html"][0] != after[f"{k}.html"][0]}
+    # Re-rendered: exactly the publications whose HTML the code change altered, all French (a French brief that
+    # prints no amount and no punctuation concerned keeps its bytes), and no English one.
+    assert built == html_changed and len(built) >= 5
+    assert all(k.startswith("fr/") for k in built)
+    assert {k for k in before if before[k] != after[k]} == {f"{k}.{ext}" for k in built for ext in ("html", "pdf")}
+
+    monkeypatch.setattr(pdf, "renderer_fingerprint", lambda: "another renderer")
+    build.stage_prepare(s, quiet=True)
+    third = build.stage_render(s, 0, jobs=2)
+    assert {r.key for r in third if r.status == "built"} == keys
