@@ -35,8 +35,7 @@ def built(tmp_path_factory):
     base = tmp_path_factory.mktemp("stages")
     data = write_dataset(base / "data", dict(TINY_DATASET))
     s = Settings.from_mapping({"data": str(data), "output": str(base / "out"), "languages": ["fr"]})
-    build.stage_validate(s, quiet=True)
-    build.stage_prepare(s)
+    build.stage_prepare(s, quiet=True)  # validates first
     after_prepare = sorted(p.name for p in (s.output / "data").glob("*")) if (s.output / "data").is_dir() else []
     results = build.stage_render(s, 0, jobs=2)
     build.stage_index(s)

@@ -156,8 +156,7 @@ def prepared(tmp_path_factory):
     base = tmp_path_factory.mktemp("pdfcache")
     data = write_dataset(base / "data", dict(TINY_DATASET))
     s = Settings.from_mapping({"data": str(data), "output": str(base / "out")})
-    build.stage_validate(s, quiet=True)
-    plan = build.stage_prepare(s)
+    plan = build.stage_prepare(s, quiet=True)  # validates first
     return s, plan
 
 

@@ -416,8 +416,7 @@ def hostile_build(tmp_path_factory, probe):
     s = Settings.from_mapping({"data": str(data), "output": str(base / "out"), "languages": ["fr"],
                                "templates": str(override)})
     probe.take()
-    build.stage_validate(s, quiet=True)
-    build.stage_prepare(s)
+    build.stage_prepare(s, quiet=True)  # validates first
     with pytest.raises(ReportgenError, match=r"2 publication\(s\) failed to render; the others were built"):
         build.stage_render(s, 0, jobs=2)
     failed = __import__("json").loads((s.state_dir / "shards" / "0.failed.json").read_text(encoding="utf-8"))

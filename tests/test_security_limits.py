@@ -52,8 +52,7 @@ def prepared(tmp_path_factory):
     base = tmp_path_factory.mktemp("limits")
     data = write_dataset(base / "data", small_dataset())
     s = Settings.from_mapping({"data": str(data), "output": str(base / "prepared"), "languages": ["fr"]})
-    build.stage_validate(s, quiet=True)
-    build.stage_prepare(s)
+    build.stage_prepare(s, quiet=True)  # validates first
     return s
 
 

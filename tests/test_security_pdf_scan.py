@@ -135,8 +135,7 @@ def _build(base: Path, **config) -> Settings:
     if not data.exists():
         write_dataset(data, dict(TINY_DATASET))
     s = Settings.from_mapping({"data": str(data), "output": str(base / config.pop("out", "out")), **config})
-    build.stage_validate(s, quiet=True)
-    build.stage_prepare(s)
+    build.stage_prepare(s, quiet=True)  # validates first
     build.stage_render(s, 0, jobs=2)
     build.stage_index(s)
     return s
