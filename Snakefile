@@ -37,7 +37,7 @@ include: "rules/publish.smk"
 rule all:
     """Every publication of the evaluation, its data files and the catalogue."""
     input:
-        f"{STATE}/index.done",
+        f"{STATE}/{layout.INDEX_DONE}",
     default_target: True
 
 

@@ -6,17 +6,16 @@ import os
 import threading
 from pathlib import Path
 
+from reportgen import state as layout
+
 DATA = config["data"]
 OUT = config["output"]
-STATE = f"{OUT}/.reportgen"
+STATE = f"{OUT}/{layout.DIR}"
 SHARDS = int(config["shards"])
 
 
 wildcard_constraints:
     shard=r"\d+",
-    lang=r"fr|en",
-    country=r"[A-Z]{3}",
-    region=r"[a-z0-9-]{1,40}",
 
 
 def data_files(wildcards=None):
@@ -50,15 +49,15 @@ def catalog_files(wildcards=None):
 
 
 def output_folder(wildcards, output):
-    """The output folder, found from the rule's first output (which lies in {output}/.reportgen/)."""
+    """The output folder, found from the rule's first output (which lies in the build state's folder)."""
     path = Path(output[0])
-    while path.name != ".reportgen":
+    while path.name != layout.DIR:
         path = path.parent
     return str(path.parent)
 
 
 def shard_manifests(wildcards=None):
-    return [f"{STATE}/shards/{i}.json" for i in range(SHARDS)]
+    return [f"{STATE}/{layout.SHARDS}/{i}.json" for i in range(SHARDS)]
 
 
 def render_threads(wildcards=None):

@@ -6,8 +6,8 @@ rule prepare:
         code=code_files,
         templates=template_files,
     output:
-        plan=f"{STATE}/plan.json",
-        model=f"{STATE}/model.pickle",
+        plan=f"{STATE}/{layout.PLAN}",
+        model=f"{STATE}/{layout.MODEL}",
     params:
         data=DATA,
         output=output_folder,
@@ -19,9 +19,9 @@ rule prepare:
     conda:
         "../envs/reportgen.yaml"
     log:
-        f"{STATE}/logs/prepare.log",
+        f"{STATE}/{layout.LOGS}/prepare.log",
     benchmark:
-        f"{STATE}/benchmarks/prepare.tsv"
+        f"{STATE}/{layout.BENCHMARKS}/prepare.tsv"
     shell:
         """
         reportgen prepare \

@@ -2,20 +2,20 @@ rule index:
     """Write the catalogue of publications (index.html), remove publications the data no longer calls for."""
     input:
         shard_manifests,
-        plan=f"{STATE}/plan.json",
+        plan=f"{STATE}/{layout.PLAN}",
         code=code_files,
         templates=template_files,
     output:
-        touch(f"{STATE}/index.done"),
+        touch(f"{STATE}/{layout.INDEX_DONE}"),
     params:
         data=DATA,
         output=output_folder,
     conda:
         "../envs/reportgen.yaml"
     log:
-        f"{STATE}/logs/index.log",
+        f"{STATE}/{layout.LOGS}/index.log",
     benchmark:
-        f"{STATE}/benchmarks/index.tsv"
+        f"{STATE}/{layout.BENCHMARKS}/index.tsv"
     shell:
         """
         reportgen index \

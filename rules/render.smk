@@ -2,13 +2,13 @@ rule render:
     """Render shard {wildcards.shard} of the publications (HTML and PDF); unchanged ones are left as they are.
     Shard 0 also writes the data files (CSV, XLSX) and the changes report, in a process beside its workers."""
     input:
-        plan=f"{STATE}/plan.json",
-        model=f"{STATE}/model.pickle",
+        plan=f"{STATE}/{layout.PLAN}",
+        model=f"{STATE}/{layout.MODEL}",
         code=code_files,
         templates=template_files,
         catalogs=catalog_files,
     output:
-        f"{STATE}/shards/{{shard}}.json",
+        f"{STATE}/{layout.SHARDS}/{{shard}}.json",
     params:
         data=DATA,
         output=output_folder,
@@ -24,9 +24,9 @@ rule render:
     conda:
         "../envs/reportgen.yaml"
     log:
-        f"{STATE}/logs/render-{{shard}}.log",
+        f"{STATE}/{layout.LOGS}/render-{{shard}}.log",
     benchmark:
-        f"{STATE}/benchmarks/render-{{shard}}.tsv"
+        f"{STATE}/{layout.BENCHMARKS}/render-{{shard}}.tsv"
     shell:
         """
         reportgen render \

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from reportgen import build
+from reportgen import build, state, summary, worker
 from reportgen.errors import ReportgenError
 from reportgen.settings import Settings
 
@@ -69,7 +69,7 @@ def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_document
     def full_disk(*args, **kwargs):
         raise ReportgenError("the disk is full while writing data/figures.xlsx; free some space and build again")
 
-    monkeypatch.setattr(build, "publish_data", full_disk)  # the forked data job inherits it
+    monkeypatch.setattr(worker, "publish_data", full_disk)  # the forked data job inherits it
     with pytest.raises(ReportgenError, match=r"^the publications were rendered but the data files were not: the "
                                              r"disk is full while writing data/figures.xlsx"):
         build.stage_render(s, 0, jobs=2)
@@ -77,7 +77,7 @@ def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_document
     assert failed["documents"] and all(d["status"] == "unchanged" for d in failed["documents"])
     assert not (s.state_dir / "shards" / "0.json").exists()  # the job reruns next time
     assert list((s.output / "data").iterdir()) == []
-    assert build.print_summary(s, since=time.time() - 5) == 1
+    assert summary.print_summary(s, since=time.time() - 5) == 1
     err = capsys.readouterr().err
     assert re.search(r"reportgen: 0 built, \d+ unchanged, 0 failed of \d+ publications in \d", err)
     assert "data files not written: the disk is full while writing data/figures.xlsx" in err
@@ -86,10 +86,10 @@ def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_document
 def test_the_summary_of_a_run_in_which_nothing_ran(built, capsys):
     s = built[0]
     capsys.readouterr()
-    assert build.print_summary(s, since=time.time() + 1) == 0
+    assert summary.print_summary(s, since=time.time() + 1) == 0
     assert capsys.readouterr().err.strip() == (f"reportgen: nothing to do: the {len(built[2])} publications in "
                                                f"{s.output} are up to date")
-    assert build.print_summary(s, since=0) == 0  # everything was written after 1970: the counts
+    assert summary.print_summary(s, since=0) == 0  # everything was written after 1970: the counts
     assert re.search(r"^reportgen: \d+ built, 0 unchanged, 0 failed of \d+ publications in \d+(\.\d)? s",
                      capsys.readouterr().err)
 
@@ -168,7 +168,7 @@ def test_the_index_stage_removes_the_charts_no_publication_used(built, tmp_path)
     stale = store / "ff" / ("f" * 64 + ".svg")
     stale.parent.mkdir(exist_ok=True)
     stale.write_text("<svg/>", encoding="utf-8")
-    plan = json.loads(build.plan_path(s).read_text(encoding="utf-8"))
+    plan = json.loads(state.plan_path(s.output).read_text(encoding="utf-8"))
     old = float(plan["started"]) - 60
     os.utime(stale, (old, old))
     now = time.time()

@@ -19,7 +19,7 @@ from reportgen.context import (
 )
 from reportgen.errors import ReportgenError
 from reportgen.model import Doc
-from reportgen.render import Verbatim
+from reportgen.typography import Verbatim
 from reportgen.validate import validate_dataset
 
 

@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from reportgen.cli import main
-from reportgen.diff import run_diff
+from reportgen.changes import run_diff
 from reportgen.errors import ReportgenError
 from reportgen.i18n import Formatter
 

@@ -164,18 +164,20 @@ def test_publications_render_to_the_same_bytes_with_the_worker_cache(prepared):
     """The build's own publications (every kind, both languages): the worker's cache changes no byte."""
     import json
 
-    from reportgen import build
+    from reportgen import state as state_paths
     from reportgen.model import Doc
 
     s, plan = prepared
     keys = [d["key"] for d in plan["documents"] if "synthesis" not in d["key"]]
-    worker = build._Worker(s, plan)
+    from reportgen.worker import Worker
+
+    worker = Worker(s, plan)
     results = [worker.render(k) for k in keys]
     assert [r.status for r in results] == ["built"] * len(keys), [r.error for r in results]
     assert worker.stylesheets.hits >= len(keys) - 4  # one parse per (language, kind) at most
     for key in keys:
         doc = Doc.from_key(key)
-        state = json.loads(build.doc_state_path(s, doc).read_text(encoding="utf-8"))
+        state = json.loads(state_paths.doc_state_path(s.output, doc).read_text(encoding="utf-8"))
         fresh = render_pdf(s.output / f"{doc.stem}.html", output_root=s.output, roots=worker.roots,
                            epoch=worker.epoch)
         assert fresh.data == (s.output / f"{doc.stem}.pdf").read_bytes(), key

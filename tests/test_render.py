@@ -9,16 +9,9 @@ import pytest
 from markupsafe import Markup
 
 from reportgen.errors import ReportgenError
-from reportgen.render import (
-    KIND_TEMPLATE,
-    Verbatim,
-    make_environment,
-    render_template,
-    resolve_files,
-    template_dependencies,
-    templates_root,
-)
-from reportgen.typography import NBSP, NNBSP
+from reportgen.render import KIND_TEMPLATE, make_environment, render_template
+from reportgen.settings import templates_root
+from reportgen.typography import NBSP, NNBSP, Verbatim
 
 
 @pytest.fixture(scope="module")
@@ -172,25 +165,6 @@ def test_the_override_folder_wins(tmp_path: Path):
     assert template.render(series="Evaluation no. 1").strip() == "<footer>OVERRIDDEN Evaluation no. 1</footer>"
     # Templates the override folder does not have still come from templates/
     assert Path(env.get_template("base.html.j2").filename).parent == templates_root()
-
-
-def test_template_dependencies_list_templates_stylesheets_and_fonts():
-    for kind in ("synthesis", "region", "country", "index"):
-        deps = template_dependencies(kind)
-        assert KIND_TEMPLATE[kind] in deps
-        assert "base.html.j2" in deps
-        assert f"css/{kind}.css" in deps and "css/common.css" in deps
-        assert "fonts/NotoSerif-Regular.ttf" in deps and "fonts/NotoSans-Bold.ttf" in deps
-        assert all((templates_root() / name).is_file() for name in deps), deps
-    with pytest.raises(ReportgenError):
-        template_dependencies("poster")
-
-
-def test_resolve_files_prefers_the_override(tmp_path: Path):
-    (tmp_path / "css").mkdir()
-    (tmp_path / "css" / "country.css").write_text("/* mine */")
-    files = resolve_files(["css/country.css", "css/common.css"], [tmp_path, templates_root()])
-    assert files == [tmp_path / "css" / "country.css", templates_root() / "css" / "common.css"]
 
 
 def test_share_of_a_key_figure(fr, en):

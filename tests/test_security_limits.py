@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 from conftest import TINY_DATASET, write_dataset
-from reportgen import build
+from reportgen import build, state, worker
 from reportgen.errors import ReportgenError
 from reportgen.settings import Settings
 
@@ -136,9 +136,9 @@ def test_a_time_limit_reached_while_weasyprint_draws_a_chart_is_not_swallowed(ou
         return original(self, *args, **kw)
 
     monkeypatch.setattr(svg.SVG, "draw", draw)
-    plan = json.loads(build.plan_path(output).read_text(encoding="utf-8"))
-    worker = build._Worker(output, plan)
-    result = worker.render("fr/countries/ALB")
+    plan = json.loads(state.plan_path(output.output).read_text(encoding="utf-8"))
+    w = worker.Worker(output, plan)
+    result = w.render("fr/countries/ALB")
     signal.setitimer(signal.ITIMER_REAL, 0)
     assert calls, "the country brief has no chart any more: this test needs one"
     assert (result.status, result.error) == ("failed", TIMEOUT_MESSAGE.format(t=output.render_timeout))

@@ -22,10 +22,10 @@ from reportgen.validate import (
     check_actions,
     check_evaluation,
     check_table,
-    report_json,
     validate_dataset,
-    write_report,
 )
+from reportgen.review import validation_json as report_json
+from reportgen.review import write_validation_report as write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CTX = Context(

@@ -19,7 +19,8 @@ import openpyxl
 import pytest
 
 from reportgen.load import sniff_separator
-from reportgen.validate import validate_dataset, write_report
+from reportgen.review import write_validation_report as write_report
+from reportgen.validate import validate_dataset
 
 Files = dict[str, "str | bytes"]
 Mutation = Callable[[Files], None]

@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 from reportgen.errors import Problem
 from reportgen.fields import CellError, parse_amount, parse_integer, parse_number
 from reportgen.load import sniff_separator
-from reportgen.report_html import render_report
+from reportgen.review import render_validation_page as render_report, validation_json as report_json
+from reportgen.errors import sort_key
 from reportgen.schema import RULES
-from reportgen.validate import DATASET_COLUMNS, ValidationResult, report_json, sort_key, validate_dataset
+from reportgen.validate import DATASET_COLUMNS, ValidationResult, validate_dataset
 
 TABLE_FILES = ["regions.csv", "countries.csv", "actions.csv", "ratings.csv", "recommendations.csv", "indicators.csv"]
 COLUMN_NAMES = ["action_id", "country", "region", "committed", "name_fr", "name_en", "text_fr", "year", "comitted",

@@ -6,13 +6,10 @@ second language adds nothing to what is tested, so the module stays within a cou
 
 from __future__ import annotations
 
-import filecmp
-import os
 import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest

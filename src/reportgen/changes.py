@@ -31,6 +31,12 @@ comparison with the build before the last change, instead of becoming empty. Pub
 out (config ``languages``) are carried over from the current snapshot, as they stay published. The report is
 written to ``{output}/changes.json`` and ``{output}/changes.html``: deterministic bytes (no clock time, sorted keys),
 so an unchanged report leaves both files untouched.
+
+``reportgen diff OLD_DATA NEW_DATA`` (:func:`run_diff`) prints the same report between two dataset folders, without
+building any publication: both folders are validated, their figures computed, and the snapshots of the
+publications of the *new* evaluation's languages compared; one line per change, prefixed with the publication's
+key (``fr/countries/NGA: total committed 1 234 567 € → 1 334 567 € (+100 000 €)``); optionally written as JSON
+(``--json``) and HTML (``--html``) in the format of changes.json/changes.html.
 """
 
 from __future__ import annotations
@@ -40,14 +46,21 @@ import hashlib
 import json
 import math
 import re
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from . import atomic
+import jinja2
+
+from . import atomic, state
+from .aggregate import country_figures, region_figures
 from .errors import ReportgenError
+from .i18n import Formatter
 from .model import CRITERIA, Dataset, Doc, is_missing
+from .plan import plan_documents
+from .settings import templates_root
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -57,7 +70,9 @@ __all__ = [
     "render_changes_html",
     "report_json",
     "report_text",
-    "write_report",
+    "write_changes_report",
+    "run_diff",
+    "diff_report",
 ]
 
 #: Bump when the snapshot's structure changes: an older snapshot is then ignored (reported as such).
@@ -81,8 +96,6 @@ Report = dict[str, Any]
 
 @lru_cache(maxsize=8)
 def _formatter(lang: str, currency: str):
-    from .i18n import Formatter
-
     return Formatter(lang, currency)
 
 
@@ -149,8 +162,6 @@ class _Lookup:
         """The region's or country's :class:`~reportgen.aggregate.ScopeFigures` (the same in every language)."""
         key = (kind, code)
         if key not in self._scopes:
-            from .aggregate import country_figures, region_figures
-
             make = region_figures if kind == "region" else country_figures
             self._scopes[key] = make(self.ds, figures, code)
         return self._scopes[key]
@@ -338,11 +349,9 @@ def snapshot(ds: Dataset, figures, languages: Iterable[str]) -> Snapshot:
     """What every publication of ``languages`` shows: key figures, actions, recommendations, narrative (JSON types).
 
     ``figures`` is :func:`reportgen.aggregate.compute_figures` of ``ds``. The publications are those a build
-    makes (:func:`reportgen.build.plan_documents`): per language, the synthesis and a brief per region and per
+    makes (:func:`reportgen.plan.plan_documents`): per language, the synthesis and a brief per region and per
     country with at least one action.
     """
-    from .build import plan_documents
-
     languages = tuple(languages)
     ev = ds.evaluation
     look = _Lookup(ds)
@@ -672,8 +681,7 @@ def _word_diff(old: str, new: str) -> tuple[list[tuple[str, bool]], list[tuple[s
 
 
 def _template_dirs(extra: list[Path] | None) -> list[Path]:
-    root = Path(__file__).resolve().parents[2] / "templates"
-    return [*(extra or []), root]
+    return [*(extra or []), templates_root()]
 
 
 def render_changes_html(report: Report, *, template_dirs: list[Path] | None = None, stylesheet: str | None = None,
@@ -684,8 +692,6 @@ def render_changes_html(report: Report, *, template_dirs: list[Path] | None = No
     templates. ``stylesheet``: a relative URL to link (``assets/css/index.css`` in an output folder).
     ``link_publications``: link each publication's HTML page (when the page sits in the output folder).
     """
-    import jinja2
-
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in _template_dirs(template_dirs)]),
         autoescape=True,
@@ -708,7 +714,7 @@ def render_changes_html(report: Report, *, template_dirs: list[Path] | None = No
     return "\n".join(line.rstrip() for line in html.strip().splitlines()) + "\n"
 
 
-def write_report(report: Report, *, json_path: Path | None, html_path: Path | None,
+def write_changes_report(report: Report, *, json_path: Path | None, html_path: Path | None,
                  template_dirs: list[Path] | None = None, stylesheet: str | None = None,
                  link_publications: bool = False, heading: str = "") -> None:
     """Write the report as JSON and/or HTML (atomic; a file whose bytes would not change is left alone)."""
@@ -758,9 +764,8 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
     ``{output}/changes.html``, then rotates ``{output}/.reportgen/snapshot.json`` to ``snapshot.previous.json``
     when the new snapshot differs from it (see the module docstring). Returns the report.
     """
-    state = Path(settings.state_dir)
-    current_path = state / "snapshot.json"
-    previous_path = state / "snapshot.previous.json"
+    current_path = state.snapshot_path(settings.output)
+    previous_path = state.snapshot_path(settings.output, previous=True)
     new = snapshot(ds, figures, languages)
     current = _read_snapshot(current_path)
     stored = _carry_over(new, current, tuple(ds.evaluation.languages))
@@ -773,7 +778,7 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
         dirs.append(Path(settings.templates))
     css = "css/index.css"
     has_css = any((d / css).is_file() for d in _template_dirs(dirs))
-    write_report(report, json_path=Path(settings.output) / "changes.json",
+    write_changes_report(report, json_path=Path(settings.output) / "changes.json",
                  html_path=Path(settings.output) / "changes.html", template_dirs=dirs,
                  stylesheet=f"assets/{css}" if has_css else None, link_publications=True)
     if rotate:
@@ -783,3 +788,61 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
             previous_path.unlink(missing_ok=True)
         atomic.write_text(current_path, _dumps_compact(stored))
     return report
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# `reportgen diff OLD_DATA NEW_DATA`: the same report between two dataset folders, without building
+# ----------------------------------------------------------------------------------------------------------------
+
+#: How many of a failing dataset's problems the error message quotes.
+SHOWN_PROBLEMS = 5
+
+
+def _load_dataset(folder: Path, which: str):
+    """Validate ``folder``; its Dataset, or a ReportgenError naming the folder and its first errors."""
+    from .validate import validate_dataset  # here for start-up time: `reportgen diff` only
+
+    if not folder.is_dir():
+        raise ReportgenError(f"the {which} dataset folder {folder} does not exist; give the path of a dataset "
+                             "folder (the one holding evaluation.yaml)")
+    result = validate_dataset(folder)
+    if not result.ok or result.dataset is None:
+        errors = [p for p in result.problems if p.severity == "error"]
+        shown = "\n".join(f"  {p}" for p in errors[:SHOWN_PROBLEMS])
+        more = f"\n  … and {len(errors) - SHOWN_PROBLEMS} more" if len(errors) > SHOWN_PROBLEMS else ""
+        raise ReportgenError(f"the {which} dataset {folder} has {len(errors)} error(s); fix them (see "
+                             f"`reportgen validate {folder}`) and compare again:\n{shown}{more}")
+    return result.dataset
+
+
+def diff_report(old_dir: Path, new_dir: Path) -> dict:
+    """The changes report (see :func:`reportgen.changes.compare`) from dataset ``old_dir`` to ``new_dir``."""
+    from .aggregate import compute_figures  # here for start-up time: `reportgen diff` only
+
+    old_ds = _load_dataset(Path(old_dir), "old")
+    new_ds = _load_dataset(Path(new_dir), "new")
+    languages = tuple(new_ds.evaluation.languages)
+    old_languages = tuple(l for l in languages if l in old_ds.evaluation.languages)
+    old = snapshot(old_ds, compute_figures(old_ds), old_languages)
+    new = snapshot(new_ds, compute_figures(new_ds), languages)
+    # Publications of a language the old evaluation did not have are all "added": that is what they are.
+    return compare(old, new)
+
+
+def run_diff(old_dir: Path, new_dir: Path, *, json_out: Path | None = None, html_out: Path | None = None) -> int:
+    """Print what changed from dataset ``old_dir`` to ``new_dir``; optionally write JSON/HTML; return 0."""
+    old_dir, new_dir = Path(old_dir), Path(new_dir)
+    report = diff_report(old_dir, new_dir)
+    heading = f"{old_dir} → {new_dir}"
+    stylesheet = None
+    if html_out is not None and (Path(html_out).parent / "assets" / "css" / "index.css").is_file():
+        stylesheet = "assets/css/index.css"
+    write_changes_report(report, json_path=Path(json_out) if json_out else None,
+                 html_path=Path(html_out) if html_out else None, stylesheet=stylesheet, heading=heading)
+    sys.stdout.write(report_text(report, heading=f"reportgen diff: {heading}"))
+    sys.stdout.flush()
+    if json_out:
+        print(f"report written to {json_out}", file=sys.stderr)
+    if html_out:
+        print(f"report written to {html_out}", file=sys.stderr)
+    return 0

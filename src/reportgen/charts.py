@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .i18n import Formatter
+from .settings import templates_root
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -54,8 +55,6 @@ _LABEL_CHARS = 30  # category labels wrap at about this many characters, on at m
 
 
 def fonts_dir() -> Path:
-    from .render import templates_root
-
     return templates_root() / "fonts"
 
 

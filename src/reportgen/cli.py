@@ -14,6 +14,8 @@ from pathlib import Path
 
 from . import __version__
 from .errors import ReportgenError, ValidationFailed
+from .model import LANGUAGES
+from .settings import PROJECT_ROOT, Settings, config_entries, config_keys
 
 EPILOG = "Documentation: docs/cli.md. Build everything: snakemake --cores all (see README.md)."
 
@@ -36,39 +38,54 @@ class _Tee:
         return False
 
 
-def _settings_args(p: argparse.ArgumentParser, *, data_positional: bool = False) -> None:
-    g = p.add_argument_group("build settings (defaults from config/config.schema.yaml)")
-    if data_positional:
-        g.add_argument("data", nargs="?", default=None, metavar="DATA_DIR",
-                       help="the dataset folder (default: data)")
-    else:
-        g.add_argument("--data", metavar="DIR", help="the dataset folder (default: data)")
-    g.add_argument("--output", metavar="DIR", help="the output folder (default: output)")
-    g.add_argument("--languages", metavar="LANG", nargs="*",
-                   help="restrict to these languages of the evaluation (default: all)")
-    g.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3u"], help="PDF flavour (default: pdf/ua-1)")
-    g.add_argument("--templates", metavar="DIR", help="folder of templates/stylesheets overriding the project's")
-    g.add_argument("--public-url", metavar="URL", help="where the output folder is published (PDF links)")
-    g.add_argument("--data-date", metavar="YYYY-MM[-DD]", help="date of the data shown in data notes")
-    g.add_argument("--shards", type=int, metavar="N", help="number of render jobs in the workflow")
-    g.add_argument("--max-xlsx-mb", type=float, metavar="MB", help="size cap of an Excel workbook")
-    g.add_argument("--render-timeout", type=float, metavar="S", help="seconds one document may take")
-    g.add_argument("--render-memory-mb", type=int, metavar="MIB", help="memory cap of a render worker")
+# Flag details the schema does not say: metavars, and positional use of `data` by `validate`.
+_METAVAR = {"data": "DIR", "output": "DIR", "languages": "LANG", "templates": "DIR", "public_url": "URL",
+            "data_date": "YYYY-MM[-DD]", "shards": "N", "max_xlsx_mb": "MB", "render_timeout": "S",
+            "render_memory_mb": "MIB"}
+_TYPES = {"string": str, "integer": int, "number": float}
+
+
+def settings_flags() -> list[tuple[str, dict]]:
+    """One command-line flag per config key, made from config/config.schema.yaml (its description, type, allowed
+    values and default): a key added to the schema is a flag of every subcommand that builds, with no other edit."""
+    flags = []
+    for key, spec in config_keys().items():
+        kwargs: dict = {"dest": key, "default": None, "metavar": _METAVAR.get(key)}
+        help_text = " ".join(str(spec.get("description", "")).split())
+        default = spec.get("default")
+        kwargs["help"] = f"{help_text} (default: {default if default not in ('', [], None) else 'none'})"
+        if spec.get("type") == "array":
+            kwargs["nargs"] = "*"
+            kwargs["type"] = _TYPES[spec["items"]["type"]]
+        else:
+            kwargs["type"] = _TYPES[spec["type"]]
+        if "enum" in spec:
+            kwargs["choices"] = spec["enum"]
+            kwargs.pop("metavar")
+        flags.append((key, kwargs))
+    return flags
+
+
+def _settings_args(p: argparse.ArgumentParser, *, data_positional: bool = False,
+                   exclude: frozenset[str] = frozenset()) -> None:
+    g = p.add_argument_group("build settings (config keys: config/config.schema.yaml, docs/config.md)")
+    for key, kwargs in settings_flags():
+        if key in exclude:
+            continue
+        if key == "data" and data_positional:
+            g.add_argument("data", nargs="?", default=None, metavar="DATA_DIR", help=kwargs["help"])
+            continue
+        g.add_argument("--" + key.replace("_", "-"), **kwargs)
     p.add_argument("--log", type=Path, metavar="FILE", help="also append messages to this file")
 
 
 def _settings(args: argparse.Namespace):
-    from .settings import Settings
-
-    keys = ["data", "output", "languages", "pdf_variant", "templates", "public_url", "data_date", "shards",
-            "max_xlsx_mb", "render_timeout", "render_memory_mb"]
-    values = {k: getattr(args, k, None) for k in keys}
+    values = {k: getattr(args, k, None) for k in config_keys()}
     return Settings.from_mapping({k: v for k, v in values.items() if v is not None})
 
 
 def cmd_validate(args) -> int:
     from .build import stage_validate
-    from .settings import Settings
 
     s = _settings(args)
     if args.output is None:
@@ -86,7 +103,6 @@ def cmd_validate(args) -> int:
             return 1
         print(f"{s.data}: valid ({warnings} warning(s))", file=sys.stderr)
         return 0
-    assert isinstance(s, Settings)
     result = stage_validate(s)
     warnings = len(result.problems)
     print(f"{s.data}: valid ({warnings} warning(s)); report in {s.output / 'validation.html'}", file=sys.stderr)
@@ -108,7 +124,8 @@ def cmd_render(args) -> int:
 
 
 def cmd_index(args) -> int:
-    from .build import print_summary, run_started, stage_index
+    from .build import stage_index
+    from .summary import print_summary, run_started
 
     s = _settings(args)
     summary = stage_index(s)
@@ -119,9 +136,7 @@ def cmd_index(args) -> int:
 
 
 def cmd_summary(args) -> int:
-    from .build import print_summary
-
-    from .build import run_started
+    from .summary import print_summary, run_started
 
     return print_summary(_settings(args), since=args.since if args.since is not None else run_started())
 
@@ -131,17 +146,11 @@ def cmd_build(args) -> int:
     import shutil
     import subprocess
 
-    from .settings import PROJECT_ROOT
-
     exe = shutil.which("snakemake")
     if not exe:
         raise ReportgenError("snakemake is not installed; run: pip install -e .")
     cmd = [exe, "--snakefile", str(PROJECT_ROOT / "Snakefile"), "--cores", str(args.cores)]
-    config = []
-    for key in ("data", "output", "pdf_variant", "templates", "public_url", "data_date"):
-        value = getattr(args, key, None)
-        if value is not None:
-            config.append(f"{key}={value}")
+    config = config_entries({k: getattr(args, k) for k in config_keys() if getattr(args, k, None) is not None})
     if config:
         cmd += ["--config", *config]
     cmd += args.snakemake_args
@@ -149,13 +158,13 @@ def cmd_build(args) -> int:
 
 
 def cmd_brief(args) -> int:
-    from .single import build_single
+    from .brief import build_brief
 
-    return build_single(_settings(args), args.code, args.lang)
+    return build_brief(_settings(args), args.code, args.lang)
 
 
 def cmd_diff(args) -> int:
-    from .diff import run_diff
+    from .changes import run_diff
 
     return run_diff(Path(args.old), Path(args.new), json_out=args.json, html_out=args.html)
 
@@ -216,21 +225,17 @@ def make_parser() -> argparse.ArgumentParser:
                        description="Shortcut for `snakemake --cores N --config data=… output=…`. Extra arguments "
                                    "after -- go to snakemake.")
     p.add_argument("--cores", default="all", help="cores to use (default: all)")
-    p.add_argument("--data", metavar="DIR")
-    p.add_argument("--output", metavar="DIR")
-    p.add_argument("--pdf-variant", choices=["pdf/ua-1", "pdf/a-3u"])
-    p.add_argument("--templates", metavar="DIR")
-    p.add_argument("--public-url", metavar="URL")
-    p.add_argument("--data-date", metavar="DATE")
+    for key, kwargs in settings_flags():
+        p.add_argument("--" + key.replace("_", "-"), **kwargs)
     p.add_argument("snakemake_args", nargs=argparse.REMAINDER, help="arguments passed to snakemake")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("brief", help="build the brief of one country or region, on its own",
                        description="Validate the data and build one brief (a country code like NGA or a region "
                                    "code) in one language, without the workflow.")
-    _settings_args(p)
+    _settings_args(p, exclude=frozenset({"languages"}))
     p.add_argument("code", help="country code (ISO alpha-3, e.g. NGA) or region code")
-    p.add_argument("--lang", required=True, choices=["fr", "en"], help="language of the brief")
+    p.add_argument("--lang", required=True, choices=LANGUAGES, help="language of the brief")
     p.set_defaults(func=cmd_brief)
 
     p = sub.add_parser("diff", help="what changed between two dataset folders, per publication",

@@ -29,11 +29,13 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from . import atomic
+from . import atomic, charts
 from .aggregate import Figures, country_figures, region_figures
 from .errors import ReportgenError
-from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing
-from .render import Verbatim, gettext_for, language_name, notice_of
+from .i18n import gettext_for, language_name
+from .markdown import render_markdown
+from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing, notice_of
+from .typography import Verbatim
 
 
 @dataclass(frozen=True)
@@ -237,8 +239,6 @@ def set_chart_store(folder: Path | None) -> None:
 def chart_svg(function: str, **inputs: Any) -> bytes:
     """SVG bytes of ``reportgen.charts.<function>(**inputs)``, cached by a hash of the inputs and of the chart code
     (charts.py, matplotlib's version, the fonts): another version never reads a stale chart."""
-    from . import charts
-
     # Keyword arguments sorted by name; values keep their order (the order of series is part of the chart).
     key = hashlib.sha256(json.dumps([charts.code_version(), function, sorted(inputs.items())],
                                     default=str).encode()).hexdigest()
@@ -298,12 +298,13 @@ def _lookups(ds: Dataset, lang: str) -> _Lookups:
     if hit is not None and hit[0] is ds:
         return hit[1]
     name_col = f"name_{lang}"
+    regions, countries = ds.brief_scopes()
     lookups = _Lookups(
         region_names=dict(zip(ds.regions["region"].astype(str), ds.regions[name_col].astype(str))),
         country_names=dict(zip(ds.countries["country"].astype(str), ds.countries[name_col].astype(str))),
         country_region=dict(zip(ds.countries["country"].astype(str), ds.countries["region"].astype(str))),
-        region_briefs=frozenset(str(v) for v in ds.actions["region"].dropna().unique()),
-        country_briefs=frozenset(str(v) for v in ds.actions["country"].dropna().unique()),
+        region_briefs=frozenset(regions),
+        country_briefs=frozenset(countries),
     )
     if len(_LOOKUPS) >= 8:  # a long-lived process (live preview) sees a new dataset at each edit
         _LOOKUPS.clear()
@@ -360,8 +361,6 @@ class _Builder:
 
     def markdown(self, text: str):
         """Narrative Markdown → safe HTML whose highest heading is an h3 (under the page's h2 sections)."""
-        from .markdown import render_markdown
-
         return render_markdown(normalise_headings(text), self.lang, resolve_asset=self.resolve_asset)
 
     def resolve_asset(self, path: str) -> str | None:

@@ -56,3 +56,8 @@ class Problem:
 
 def has_errors(problems: list[Problem]) -> bool:
     return any(p.severity == "error" for p in problems)
+
+
+def sort_key(p: Problem) -> tuple:
+    """Problems in reading order: by file, then row (file-wide problems first), then column."""
+    return (p.file, p.row if p.row is not None else 0, p.column or "", p.rule, p.message)

@@ -50,7 +50,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_compact_currency
 
 from .errors import ReportgenError
-from .model import is_missing
+from .model import LANGUAGES, is_missing
 
 #: What money(), percent() and number() print for a missing value.
 MISSING = "–"
@@ -173,8 +173,8 @@ def catalog_path(lang: str) -> Path:
 
 
 def languages() -> list[str]:
-    """Languages that have a catalog."""
-    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    """Languages that have a catalog (:data:`reportgen.model.LANGUAGES`), sorted."""
+    return sorted(LANGUAGES)
 
 
 def read_catalog(lang: str) -> Catalog:
@@ -240,3 +240,54 @@ def _translations(lang: str, stamp: int | None) -> gettext.GNUTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+#: The language message ids are written in: a message missing from its catalog is only an error elsewhere.
+SOURCE_LANGUAGE = "en"
+
+
+def gettext_for(lang: str):
+    """The strict gettext of ``lang`` (plain text), for the few labels built in Python (charts, names of codes)."""
+    gettext, _ngettext = strict_gettext(translations(lang), lang)
+    return gettext
+
+
+def strict_gettext(catalog, lang: str):
+    """gettext/ngettext that refuse a message the catalog does not translate (outside the source language)."""
+    known = getattr(catalog, "_catalog", None)
+
+    def missing(msgid: str) -> ReportgenError:
+        return ReportgenError(
+            f"the {lang!r} catalog has no translation for the template message {msgid!r}; add it to "
+            f"src/reportgen/locale/{lang}/LC_MESSAGES/messages.po (then build again)"
+        )
+
+    def gettext(message: str) -> str:
+        if lang != SOURCE_LANGUAGE and known is not None:
+            text = known.get(message)
+            if not text:
+                raise missing(message)
+            return text
+        return catalog.gettext(message)
+
+    def ngettext(singular: str, plural: str, n: int) -> str:
+        if lang != SOURCE_LANGUAGE and known is not None:
+            if not known.get((singular, 0)) and not known.get(singular):
+                raise missing(singular)
+        return catalog.ngettext(singular, plural, n)
+
+    return gettext, ngettext
+
+
+def language_name(lang: str) -> str:
+    """A language's name in itself (``Français``, ``English``), for the link to the other version."""
+    name = Locale.parse(lang).get_display_name(lang) or lang
+    return name[:1].upper() + name[1:]
+
+
+def collation_key(name: str) -> tuple:
+    """Alphabetical order for names with accents (Bénin before Bosnie), case and accents as tie-breakers."""
+    import unicodedata
+
+    base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    return (base.casefold(), name)

@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:  # pandas is imported by the stages that need it: `reportgen summary` and `index` start fast
     import pandas as pd
 
-LANGUAGES = ("fr", "en")
+#: The languages reportgen publishes in: those with a translation catalogue (``locale/{lang}/LC_MESSAGES/``).
+#: The one home of this list: validation, the command line, the templates and the workflow's wildcards use it.
+LANGUAGES = tuple(sorted(p.parent.parent.name
+                         for p in (Path(__file__).parent / "locale").glob("*/LC_MESSAGES/messages.po")))
 CHANNELS = ("bilateral", "regional", "multilateral")
 PILLARS = ("prevention", "protection", "prosecution", "partnership")
 CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
@@ -26,7 +29,7 @@ KIND_FOLDER = {"synthesis": "", "region": "regions", "country": "countries"}
 # Codes that become file names and wildcards: checked by validation and again wherever a path is made.
 REGION_CODE = r"[a-z0-9-]{1,40}"
 COUNTRY_CODE = r"[A-Z]{3}"
-LANG_CODE = r"fr|en"
+LANG_CODE = "|".join(LANGUAGES)
 
 
 def is_missing(value: object) -> bool:
@@ -71,6 +74,14 @@ class Evaluation:
     indicators: dict[str, Indicator] = field(default_factory=dict)
 
 
+def notice_of(ev, lang: str) -> str | None:
+    """The optional ``notice`` of evaluation.yaml in this language (when the dataset contract has it)."""
+    notice = getattr(ev, "notice", None)
+    if isinstance(notice, dict):
+        return notice.get(lang) or None
+    return None
+
+
 @dataclass
 class Dataset:
     """A validated dataset.
@@ -109,6 +120,14 @@ class Dataset:
     def assets_dir(self) -> Path | None:
         p = self.root / "assets"
         return p if p.is_dir() else None
+
+    def brief_scopes(self) -> tuple[list[str], list[str]]:
+        """Which briefs exist: the regions and the countries with at least one action, sorted.
+
+        The one rule: the plan publishes these briefs and the publications link to exactly these."""
+        actions = self.actions
+        return (sorted({str(v) for v in actions["region"].dropna()}),
+                sorted({str(v) for v in actions["country"].dropna()}))
 
 
 @dataclass(frozen=True, order=True)

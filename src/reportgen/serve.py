@@ -40,8 +40,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from . import state
 from .errors import Problem, ReportgenError
-from .settings import PROJECT_ROOT, Settings, load_schema
+from .settings import PROJECT_ROOT, Settings, config_entries, config_keys, defaults
 
 EVENTS_PATH = "/__reportgen/events"
 STATUS_PATH = "/__reportgen/status"
@@ -97,18 +98,15 @@ def workflow_config(s: Settings) -> list[str]:
     Settings left at their default are not passed, so ``config/config.yaml`` applies to them as it does to
     ``snakemake --cores all``.
     """
-    defaults = {k: v.get("default") for k, v in load_schema()["properties"].items()}
-    entries = [f"data={Path(s.data).resolve()}", f"output={Path(s.output).resolve()}"]
-    if s.languages:
-        entries.append(f"languages=[{','.join(s.languages)}]")
+    values: dict[str, Any] = {"data": Path(s.data).resolve(), "output": Path(s.output).resolve()}
     if s.templates:
-        entries.append(f"templates={Path(s.templates).resolve()}")
-    for key in ("pdf_variant", "public_url", "data_date", "shards", "max_xlsx_mb", "render_timeout",
-                "render_memory_mb"):
+        values["templates"] = Path(s.templates).resolve()
+    default = defaults()
+    for key in config_keys():
         value = getattr(s, key)
-        if value not in ("", None) and value != defaults.get(key):
-            entries.append(f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}")
-    return entries
+        if key not in values and value not in ("", None, ()) and value != default.get(key):
+            values[key] = value
+    return config_entries(values)
 
 
 def workflow_command(s: Settings) -> list[str]:
@@ -212,7 +210,7 @@ class Builder(threading.Thread):
         if self.stop.is_set():
             return
         seconds = time.monotonic() - started
-        marker = output / ".reportgen" / "validation-failed"
+        marker = state.validation_failed_path(output)
         build = self.state.build + 1
         if rc == 0:
             self.state.set(state="ok", build=build, problems=[], failure="")

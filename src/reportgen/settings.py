@@ -7,6 +7,8 @@ defaults from it, and docs/config.md is checked against it by the tests.
 from __future__ import annotations
 
 import calendar
+import copy
+import functools
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,42 +16,83 @@ from typing import Any
 
 import yaml
 
+from . import state
 from .errors import ReportgenError
+from .model import LANGUAGES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = PROJECT_ROOT / "config" / "config.schema.yaml"
 
 
-def load_schema() -> dict:
+@functools.cache
+def _schema() -> dict:
     try:
         return yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ReportgenError(f"cannot read the config schema {SCHEMA_PATH}: {exc.strerror}") from None
 
 
+def load_schema() -> dict:
+    """The config schema (config/config.schema.yaml): the one declaration of every config key."""
+    return copy.deepcopy(_schema())
+
+
+def config_keys() -> dict[str, dict]:
+    """Each config key's schema (type, description, default, enum…), in the schema's order."""
+    return dict(_schema()["properties"])
+
+
+def defaults() -> dict[str, Any]:
+    return {k: v.get("default") for k, v in _schema()["properties"].items()}
+
+
+def config_entries(values: dict[str, Any]) -> list[str]:
+    """``key=value`` entries for Snakemake's ``--config``, in the schema's order (lists as ``[a,b]``)."""
+    entries = []
+    for key in _schema()["properties"]:
+        if key not in values:
+            continue
+        value = values[key]
+        if isinstance(value, (list, tuple)):
+            text = "[" + ",".join(str(v) for v in value) + "]"
+        elif isinstance(value, float):
+            text = f"{value:g}"
+        else:
+            text = str(value)
+        entries.append(f"{key}={text}")
+    return entries
+
+
+def pdf_variants() -> tuple[str, ...]:
+    """The PDF flavours a build can make (the schema's ``pdf_variant`` enum)."""
+    return tuple(_schema()["properties"]["pdf_variant"]["enum"])
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Typed build settings; see config/config.schema.yaml for each key's meaning."""
+    """Typed build settings. Each key's meaning, default and allowed values are declared once, in
+    config/config.schema.yaml: :meth:`from_mapping` fills the defaults from it and validates against it, the command
+    line makes its flags from it (:func:`reportgen.cli.settings_flags`), and docs/config.md is checked against it."""
 
     data: Path
     output: Path
-    languages: tuple[str, ...] = ()
-    pdf_variant: str = "pdf/ua-1"
-    templates: Path | None = None
-    public_url: str = ""
-    data_date: str = ""
-    shards: int = 1
-    max_xlsx_mb: float = 50
-    render_timeout: float = 120
-    render_memory_mb: int = 3072
+    languages: tuple[str, ...]
+    pdf_variant: str
+    templates: Path | None
+    public_url: str
+    data_date: str
+    shards: int
+    max_xlsx_mb: float
+    render_timeout: float
+    render_memory_mb: int
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "Settings":
         """Validate ``values`` against the schema (defaults filled in) and build Settings."""
         import jsonschema
 
-        schema = load_schema()
-        merged = {k: v.get("default") for k, v in schema["properties"].items()}
+        schema = _schema()
+        merged = defaults()
         merged.update({k: v for k, v in values.items() if v is not None})
         try:
             jsonschema.validate(merged, schema)
@@ -61,13 +104,41 @@ class Settings:
         kw["data"] = Path(kw["data"])
         kw["output"] = Path(kw["output"])
         kw["languages"] = tuple(kw.get("languages") or ())
+        unknown = [lang for lang in kw["languages"] if lang not in LANGUAGES]
+        if unknown:
+            raise ReportgenError(f"invalid config value for languages: {unknown} (reportgen publishes in "
+                                 f"{', '.join(LANGUAGES)}); fix the languages config key")
         kw["templates"] = Path(kw["templates"]) if kw.get("templates") else None
         return cls(**kw)
 
     @property
     def state_dir(self) -> Path:
-        """Hidden build state inside the output folder (not a publication)."""
-        return self.output / ".reportgen"
+        """Hidden build state inside the output folder (not a publication): see :mod:`reportgen.state`."""
+        return state.state_dir(self.output)
+
+
+def templates_root() -> Path:
+    """The project's ``templates/`` folder (the package is installed from the repository)."""
+    root = PROJECT_ROOT / "templates"
+    if not (root / "base.html.j2").is_file():
+        raise ReportgenError(
+            f"the project's templates folder {root} is missing or incomplete (no base.html.j2); reportgen must be "
+            "installed from its repository (pip install -e .) so that templates/ sits beside src/"
+        )
+    return root
+
+
+def template_dirs(templates: Path | None) -> list[Path]:
+    """Where templates, stylesheets and fonts are looked up, first match wins: the override folder (config
+    ``templates``) when set, then the project's ``templates/``."""
+    dirs = [templates_root()]
+    if templates:
+        if not Path(templates).is_dir():
+            raise ReportgenError(f"the templates override folder {templates} does not exist; "
+                                 "create it or set templates to \"\" in the config")
+        dirs.insert(0, Path(templates))
+    return dirs
+
 
 
 def source_date_epoch(published: str, data_date: str = "") -> int:

@@ -31,6 +31,15 @@ import re
 
 from markupsafe import Markup
 
+class Verbatim(str):
+    """A string printed as it is (still HTML-escaped): URLs, data URIs, ids, codes.
+
+    French typography must not touch these (``data:image/svg+xml;base64,…`` has a semicolon).
+    """
+
+    __slots__ = ()
+
+
 NBSP = "\u00a0"
 NNBSP = "\u202f"
 

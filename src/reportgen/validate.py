@@ -9,7 +9,6 @@ problems to ``validation.json`` and ``validation.html``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,13 +16,11 @@ from pathlib import Path
 import pandas as pd
 from babel.numbers import list_currencies
 
-from . import atomic
-from .errors import Problem, has_errors
+from .errors import Problem, has_errors, sort_key
 from .fields import Field, did_you_mean, hint, parse_column, preview, quote
 from .iso3166 import country_name, describe, suggest_country
 from .load import RawTable, list_files, problem, read_table, read_text, read_yaml
 from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator
-from .report_html import render_report
 from .schema import (
     EVALUATION_KEY_NAMES,
     GLOBAL_SCOPE,
@@ -75,11 +72,6 @@ class ValidationResult:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
-
-
-def sort_key(p: Problem) -> tuple:
-    """Problems in reading order: by file, then row (file-wide problems first), then column."""
-    return (p.file, p.row if p.row is not None else 0, p.column or "", p.rule, p.message)
 
 
 def _problem(file: str, rule: str, message: str, *, row: int | None = None, column: str | None = None,
@@ -661,18 +653,3 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     if not has_errors(problems) and evaluation.evaluation is not None:
         dataset = build_dataset(root, evaluation.evaluation, checked, narratives, source_files)
     return ValidationResult(problems, dataset)
-
-
-def report_json(problems: list[Problem]) -> str:
-    """validation.json: a list of problem objects (sorted keys), in the problems' order; ``[]`` when none."""
-    records = [p.to_dict() for p in problems]
-    return json.dumps(records, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
-
-
-def write_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> None:
-    """Write ``{output_dir}/validation.json`` and ``validation.html`` (atomically; raises ReportgenError when the
-    folder cannot be written)."""
-    output_dir = Path(output_dir)
-    ordered = sorted(problems, key=sort_key)
-    atomic.write_if_changed(output_dir / "validation.json", report_json(ordered))
-    atomic.write_if_changed(output_dir / "validation.html", render_report(ordered, Path(data_dir)))

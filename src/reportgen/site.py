@@ -1,4 +1,4 @@
-"""The catalogue of publications: ``{output}/index.html``.
+"""The site's index page: ``{output}/index.html``, the catalogue of every publication and data file.
 
 Lists every publication (title, language, kind, pages, size, links to its PDF and HTML) and the data files, with
 relative links only, so it works opened from disk and from any static web server. Rendered by the one Jinja
@@ -10,13 +10,14 @@ writes that to ``.reportgen/catalog.pickle``, so this stage (and ``reportgen sum
 
 from __future__ import annotations
 
-import json
-import pickle
 from pathlib import Path
 
-from . import atomic
-from .model import Doc
-from .settings import Settings
+from . import atomic, state
+from .i18n import collation_key, gettext_for, language_name
+from .model import Doc, notice_of
+from .render import KIND_TEMPLATE, make_environment, render_template
+from .settings import Settings, template_dirs
+from .typography import Verbatim
 
 
 def _size(path: Path) -> int:
@@ -29,7 +30,6 @@ def _size(path: Path) -> int:
 def catalog_context(s: Settings, plan: dict, results: list[dict]) -> dict:
     """What index.html.j2 receives; documented in docs/templates.md."""
     by_key = {r["key"]: r for r in results}
-    state_dir = s.state_dir / "docs"
     groups = []
     for lang in plan["languages"]:
         entries = {"synthesis": [], "region": [], "country": []}
@@ -38,10 +38,7 @@ def catalog_context(s: Settings, plan: dict, results: list[dict]) -> dict:
             if doc.lang != lang:
                 continue
             r = by_key.get(doc.key, {})
-            try:
-                st = json.loads((state_dir / f"{doc.stem}.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                st = {}
+            st = state.read_doc_state(s.output, doc) or {}
             pdf = s.output / f"{doc.stem}.pdf"
             entries[doc.kind].append({
                 "key": doc.key, "kind": doc.kind, "code": doc.code or "", "lang": lang,
@@ -75,14 +72,9 @@ def catalog_names(ds) -> dict[str, dict[str, dict[str, str]]]:
     return out
 
 
-def catalog_data_path(s: Settings) -> Path:
-    return s.state_dir / "catalog.pickle"
-
-
 def write_catalog_data(s: Settings, ds) -> None:
     """What the index stage needs of the dataset (written by ``prepare``)."""
-    atomic.write_bytes(catalog_data_path(s), pickle.dumps((ds.evaluation, catalog_names(ds)),
-                                                          protocol=pickle.HIGHEST_PROTOCOL))
+    state.write_pickle(state.catalog_path(s.output), (ds.evaluation, catalog_names(ds)))
 
 
 def index_context(catalog: dict, evaluation, names: dict, *, lang: str | None = None, data_date: str = "",
@@ -95,8 +87,6 @@ def index_context(catalog: dict, evaluation, names: dict, *, lang: str | None = 
     absent). Each entry gets a ``name``: the region's or country's name in the entry's language (``names``, from
     :func:`catalog_names`), or the title of the synthesis. Links are relative to the output folder.
     """
-    from .render import Verbatim, collation_key, gettext_for, language_name, notice_of
-
     ev = evaluation
     lang = lang or ev.languages[0]
     _ = gettext_for(lang)
@@ -162,17 +152,21 @@ def index_context(catalog: dict, evaluation, names: dict, *, lang: str | None = 
     }
 
 
-def write_index(s: Settings, plan: dict, results: list[dict]) -> Path:
-    from .build import template_dirs
-    from .errors import ReportgenError
-    from .render import make_environment, render_index
+def render_index(catalog: dict, evaluation, names: dict, env, *, data_date: str = "", public_url: str = "") -> str:
+    """The index page, in the environment's language.
 
-    try:
-        evaluation, names = pickle.loads(catalog_data_path(s).read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-        raise ReportgenError(f"cannot read {catalog_data_path(s)} ({exc}); run the build again "
-                             "(snakemake --cores all --rerun-incomplete)") from None
-    env = make_environment(evaluation.languages[0], template_dirs=template_dirs(s))
+    ``catalog`` is what :func:`catalog_context` gathers (groups of entries per language, data files); ``evaluation``
+    and ``names`` (:func:`catalog_names`) are what it needs of the dataset; :func:`index_context` adds what every
+    page needs (see docs/templates.md).
+    """
+    context = index_context(catalog, evaluation, names, lang=env.globals["publication_lang"], data_date=data_date,
+                            public_url=public_url)
+    return render_template(env.get_template(KIND_TEMPLATE["index"]), context, what="index.html")
+
+
+def write_index(s: Settings, plan: dict, results: list[dict]) -> Path:
+    evaluation, names = state.read_pickle(state.catalog_path(s.output), "index data")
+    env = make_environment(evaluation.languages[0], template_dirs=template_dirs(s.templates))
     html = render_index(catalog_context(s, plan, results), evaluation, names, env)
     path = s.output / "index.html"
     atomic.write_if_changed(path, html)

@@ -7,11 +7,13 @@ problems give the same bytes.
 
 from __future__ import annotations
 
+import json
 from html import escape
 from itertools import groupby
 from pathlib import Path
 
-from .errors import Problem
+from . import atomic
+from .errors import Problem, sort_key
 
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
@@ -33,7 +35,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def render_report(problems: list[Problem], data_dir: Path) -> str:
+def render_validation_page(problems: list[Problem], data_dir: Path) -> str:
     """The page, for problems already in reading order."""
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
@@ -92,3 +94,18 @@ def render_report(problems: list[Problem], data_dir: Path) -> str:
         out.append("</section>")
     out.extend(["</main>", "</body>", "</html>", ""])
     return "\n".join(out)
+
+
+def validation_json(problems: list[Problem]) -> str:
+    """validation.json: a list of problem objects (sorted keys), in the problems' order; ``[]`` when none."""
+    records = [p.to_dict() for p in problems]
+    return json.dumps(records, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
+
+
+def write_validation_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> None:
+    """Write ``{output_dir}/validation.json`` and ``validation.html`` (atomically; raises ReportgenError when the
+    folder cannot be written)."""
+    output_dir = Path(output_dir)
+    ordered = sorted(problems, key=sort_key)
+    atomic.write_if_changed(output_dir / "validation.json", validation_json(ordered))
+    atomic.write_if_changed(output_dir / "validation.html", render_validation_page(ordered, Path(data_dir)))

@@ -7,15 +7,17 @@ output folder, so the brief is byte-identical to the one a full build makes.
 from __future__ import annotations
 
 import re
-import sys
 
+from . import build
+from .console import say
 from .errors import ReportgenError
 from .model import COUNTRY_CODE, REGION_CODE, Doc
 from .settings import Settings
 
 
-def build_single(s: Settings, code: str, lang: str) -> int:
-    from . import build
+def build_brief(s: Settings, code: str, lang: str) -> int:
+    # Imported here for start-up time: WeasyPrint and the render pool load only once the data is valid.
+    from .worker import Worker
 
     if re.fullmatch(COUNTRY_CODE, code):
         kind = "country"
@@ -29,12 +31,12 @@ def build_single(s: Settings, code: str, lang: str) -> int:
     doc = Doc(lang, kind, code)
     keys = {d["key"] for d in plan["documents"]}
     if doc.key not in keys:
-        known = sorted(k.rsplit("/", 1)[1] for k in keys if k.startswith(f"{lang}/{Doc(lang, kind, 'X').stem.split('/')[1]}/"))
+        known = sorted(Doc.from_key(k).code for k in keys if Doc.from_key(k).kind == kind)
         hint = f" Known {kind} codes with actions: {', '.join(known[:30])}{'…' if len(known) > 30 else ''}."
         raise ReportgenError(f"there is no {kind} {code!r} with at least one action in {s.data}.{hint}")
-    worker = build._Worker(s, plan)
+    worker = Worker(s, plan)
     result = worker.render(doc.key)
     if result.status == "failed":
         raise ReportgenError(f"{doc.key}: {result.error}")
-    print(f"{result.status}: {s.output / (doc.stem + '.pdf')} and .html ({result.pages} pages)", file=sys.stderr)
+    say(f"{result.status}: {s.output / (doc.stem + '.pdf')} and .html ({result.pages} pages)")
     return 0

@@ -1,0 +1,488 @@
+"""The render job: a pool of warm forked workers, their limits, and the per-publication key.
+
+Incremental by content. Each publication has a *key*: the sha256 of its rendered HTML, of the local files that
+HTML loads (stylesheets, fonts, images: :mod:`reportgen.deps`), of the PDF renderer (code and WeasyPrint version),
+of the PDF options and of its attachments. A publication is re-rendered only when its key changed or its files are
+not the ones the last build wrote (:mod:`reportgen.state` keeps both); every other publication keeps its bytes and
+modification time. Templates, styles, data and code changes are all caught this way, and a change that does not
+alter what a publication prints does not re-render it.
+
+Fast. Rendering pays the interpreter start-up and the WeasyPrint import once per render job: the job imports
+everything, then forks a pool of warm workers (one per core it was given) that render documents from a shared
+queue, so cores stay busy until the last document. The first render job also forks the *data job*, which writes
+the data files and the changes report (:func:`reportgen.publish.publish_data`) while the workers render.
+
+Limited. Each document has a time limit (``render_timeout``, an alarm) and each worker a memory cap
+(``render_memory_mb``, RLIMIT_AS); a worker that dies takes down only the documents it was rendering, which are
+then rendered again one at a time so that the one that kills its worker is the one named.
+
+Safe. Every file is written through :mod:`reportgen.atomic`; a per-document state file is written after the
+document's files, so a build killed at any point is completed by running it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from html import unescape
+
+from . import atomic, charts, pdf, state
+from .aggregate import data_tables, slice_tables
+from .console import say
+from .context import RenderSettings, build_context, set_chart_store
+from .deps import dependencies_digest, html_dependencies
+from .errors import ReportgenError
+from .export import tables_to_csv_bytes
+from .model import Doc
+from .plan import KIND_WEIGHT, shard_keys
+from .publish import publish_data
+from .render import make_environment, render_html
+from .settings import Settings, template_dirs
+
+#: Templates of other stages (the index page, the review pages): not compiled by the render job's warm-up.
+NOT_RENDERED = {"index.html.j2", "changes.html.j2"}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The data job
+# --------------------------------------------------------------------------------------------------------------
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: be killed when the render job dies (killed by Snakemake, Ctrl-C), rather than write data files on
+    after it, perhaps over those of the next build."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
+def _data_job_main(s: Settings, plan: dict, conn, parent: int) -> None:  # pragma: no cover - forked process
+    """Body of the data job: publish_data, then send None (done) or the error message to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+    try:
+        os.nice(5)  # the documents come first; the data files use what the workers leave
+    except OSError:
+        pass
+    try:
+        assert _WORKER is not None
+        t0 = time.perf_counter()
+        publish_data(s, _WORKER.ds, _WORKER.figures, tuple(plan["languages"]), int(plan["epoch"]))
+        say(f"data files and changes report written in {time.perf_counter() - t0:.1f} s")
+        conn.send(None)
+    except ReportgenError as exc:
+        conn.send(str(exc))
+    except Exception as exc:  # noqa: BLE001 - said to the parent, which fails the job with it
+        conn.send(f"internal error {type(exc).__name__}: {exc} (please report it)")
+    finally:
+        conn.close()
+
+
+class _DataJob:
+    """The data files, written by a forked process (it shares the loaded model) while the documents render."""
+
+    def __init__(self, s: Settings, plan: dict):
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        self.recv, send = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(target=_data_job_main, args=(s, plan, send, os.getpid()), name="reportgen-data",
+                                   daemon=True)
+        self.process.start()
+        send.close()
+
+    def result(self) -> str | None:
+        """Wait for the job; None when it succeeded, else what went wrong."""
+        try:
+            message = self.recv.recv()
+        except EOFError:
+            message = ("the process writing the data files died (out of memory or crash); run the build again")
+        self.process.join()
+        return message
+
+
+# --------------------------------------------------------------------------------------------------------------
+# One document
+# --------------------------------------------------------------------------------------------------------------
+
+@dataclass
+class DocResult:
+    key: str
+    status: str  # built | unchanged | failed
+    seconds: float = 0.0
+    pages: int = 0
+    pdf_bytes: int = 0
+    html_bytes: int = 0
+    title: str = ""
+    error: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class RenderTimeout(Exception):
+    pass
+
+
+# The render time limit. WeasyPrint catches every exception in places (all of them while it draws an SVG image),
+# so an alarm may be swallowed and the document finished without a chart: the alarm is remembered and fires again
+# until the render is disarmed, and a render during which it fired fails however it ended.
+_ALARM = {"armed": False, "fired": False}
+
+
+def _on_alarm(signum, frame):  # pragma: no cover - exercised through render limits tests
+    if not _ALARM["armed"]:
+        return
+    _ALARM["fired"] = True
+    signal.setitimer(signal.ITIMER_REAL, 0.25)
+    raise RenderTimeout()
+
+
+def _arm_alarm(seconds: float) -> None:
+    _ALARM.update(armed=True, fired=False)
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+
+
+def _disarm_alarm() -> None:
+    _ALARM["armed"] = False
+    signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+class Worker:
+    """Per-process rendering state: the model, Jinja environments, fingerprints. Built once per worker."""
+
+    def __init__(self, s: Settings, plan: dict):
+        self.s = s
+        self.plan = plan
+        self.ds, self.figures = state.read_pickle(state.model_path(s.output), "prepared model")
+        self.dirs = template_dirs(s.templates)
+        self.envs: dict = {}
+        self.fingerprint = pdf.renderer_fingerprint()
+        self._font_config = None
+        self._stylesheets = None
+        self.epoch = int(plan["epoch"])
+        # The published copies (assets/css, assets/fonts, assets/data) and the project's templates; never the
+        # dataset folder itself.
+        self.roots = [s.output / "assets", *self.dirs]
+        set_chart_store(state.chart_store(s.output))
+
+    @property
+    def font_config(self):
+        """One WeasyPrint font configuration per process (made after the fork, never shared between processes)."""
+        if self._font_config is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._font_config = FontConfiguration()
+        return self._font_config
+
+    @property
+    def stylesheets(self):
+        """Parsed stylesheets kept from one document to the next (see :class:`reportgen.pdf.StylesheetCache`)."""
+        if self._stylesheets is None:
+            self._stylesheets = pdf.StylesheetCache(self.font_config)
+        return self._stylesheets
+
+    def warm_up(self) -> None:
+        """Pay, once in the parent, what every forked worker would otherwise pay on its first document: imports,
+        every compiled template (macros and partials included), matplotlib's drawing path and the charts' fonts.
+        Forked workers inherit all of it, and the data job uses the other core meanwhile."""
+        charts._setup()
+        try:
+            charts.hbar_svg(["—"], [1.0], "EUR", self.plan["languages"][0])  # imports and fonts of a real chart
+        except Exception:  # noqa: BLE001 - only a warm-up: a document that draws charts says what is wrong
+            pass
+        for lang in self.plan["languages"]:
+            env = self.env(lang)
+            for name in env.list_templates(filter_func=lambda n: n.endswith(".j2") and n not in NOT_RENDERED):
+                try:
+                    env.get_template(name)
+                except Exception:  # noqa: BLE001 - a broken template fails its documents with a clear message later
+                    pass
+
+    def env(self, lang: str):
+        if lang not in self.envs:
+            self.envs[lang] = make_environment(lang, template_dirs=self.dirs)
+        return self.envs[lang]
+
+    def attachments(self, doc: Doc) -> list[tuple[str, bytes, str]]:
+        if not self.s.pdf_variant.startswith("pdf/a-3"):
+            return []
+        if doc.kind == "synthesis":
+            tables = data_tables(self.ds, self.figures)
+        else:
+            tables = slice_tables(self.ds, self.figures, doc.kind, doc.code)
+        return [(f"{name}.csv", data, f"Data of this publication: {name}")
+                for name, data in tables_to_csv_bytes(tables).items()]
+
+    def render(self, key: str) -> DocResult:
+        doc = Doc.from_key(key)
+        s = self.s
+        t0 = time.perf_counter()
+        html_path = s.output / f"{doc.stem}.html"
+        pdf_path = s.output / f"{doc.stem}.pdf"
+        try:
+            if s.render_timeout:  # the whole document: context, Markdown, HTML and PDF
+                _arm_alarm(s.render_timeout)
+            context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
+            html = render_html(doc, context, self.env(doc.lang))
+            attachments = self.attachments(doc)
+            deps = html_dependencies(html, html_path)
+            h = hashlib.sha256()
+            for part in (html.encode(), dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
+                         s.pdf_variant.encode(), s.public_url.encode(), str(self.epoch).encode()):
+                h.update(hashlib.sha256(part).digest())
+            for name, data, _ in attachments:
+                h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
+            key_hash = h.hexdigest()
+            title = _title_of(html)
+            last = state.read_doc_state(s.output, doc)
+            if (last and last.get("key") == key_hash and last.get("pdf") == state.file_signature(pdf_path)
+                    and last.get("html") == state.file_signature(html_path)):
+                return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
+                                 last["pdf"][0], last["html"][0], title)
+            atomic.write_if_changed(html_path, html)
+            rendered = pdf.render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
+                             public_url=s.public_url, attachments=attachments, epoch=self.epoch,
+                             font_config=self.font_config, stylesheets=self.stylesheets)
+            if s.render_timeout:
+                _disarm_alarm()
+                if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
+                    raise RenderTimeout()
+            atomic.write_bytes(pdf_path, rendered.data)
+            seconds = time.perf_counter() - t0
+            atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json({
+                "key": key_hash, "pdf": state.file_signature(pdf_path), "html": state.file_signature(html_path),
+                "pages": rendered.pages, "title": title, "seconds": round(seconds, 3),
+            }))
+            return DocResult(key, "built", seconds, rendered.pages, len(rendered.data), len(html.encode()), title,
+                             warnings=rendered.warnings)
+        except BaseException as exc:  # noqa: BLE001 - one document's failure must not stop the others
+            if s.render_timeout:
+                _disarm_alarm()
+            return self.failed(key, time.perf_counter() - t0, exc)
+        finally:
+            if s.render_timeout:
+                _disarm_alarm()
+
+    def failed(self, key: str, seconds: float, exc: BaseException) -> DocResult:
+        """A document's failure, said so that the user can act; KeyboardInterrupt and SystemExit go on."""
+        from weasyprint.urls import FatalURLFetchingError
+
+        s = self.s
+        # WeasyPrint turns any exception raised while it fetches a resource into FatalURLFetchingError("Error
+        # fetching …") and swallows some elsewhere: the time limit and memory are told by cause and by the alarm.
+        cause = exc.__cause__
+        if (isinstance(exc, RenderTimeout) or isinstance(cause, RenderTimeout)
+                or (s.render_timeout and _ALARM["fired"])):
+            return DocResult(key, "failed", seconds,
+                             error=f"took longer than render_timeout = {s.render_timeout:g} s; simplify the "
+                                   "publication (fewer rows) or raise render_timeout in the config")
+        memory = (f"needed more than render_memory_mb = {s.render_memory_mb} MiB; raise it in the config or reduce "
+                  "the publication's size")
+        if isinstance(exc, MemoryError) or isinstance(cause, MemoryError):
+            return DocResult(key, "failed", seconds, error=memory)
+        # A refused resource (ResourceRefused) is a FatalURLFetchingError, a BaseException: caught here, not by
+        # `except Exception`, else it would break the worker pool (or the render stage) with a traceback.
+        if isinstance(exc, (ReportgenError, FatalURLFetchingError)):
+            return DocResult(key, "failed", seconds, error=str(exc))
+        if not isinstance(exc, Exception):
+            raise exc
+        if s.render_memory_mb and _near_memory_cap(s.render_memory_mb):
+            # Out of address space, C libraries fail in their own ways (SystemError, cairo errors…).
+            return DocResult(key, "failed", seconds, error=memory.replace(
+                " MiB;", f" MiB ({type(exc).__name__}: {exc});", 1))
+        return DocResult(key, "failed", seconds,
+                         error=f"internal error {type(exc).__name__}: {exc} (please report it)")
+
+    def render_settings(self) -> RenderSettings:
+        return make_render_settings(self.s, self.ds)
+
+
+def make_render_settings(s: Settings, ds) -> RenderSettings:
+    """What the build settings decide about every publication (see :class:`reportgen.context.RenderSettings`)."""
+    return RenderSettings(
+        data_date=s.data_date or ds.evaluation.published,
+        pdf_variant=s.pdf_variant,
+        public_url=s.public_url,
+        narrative_images="assets/data/" if ds.assets_dir is not None else "",
+    )
+
+
+def _title_of(html: str) -> str:
+    m = re.search(r"<title>(.*?)</title>", html, re.S | re.I)
+    return unescape(m.group(1)).strip() if m else ""
+
+
+def _near_memory_cap(memory_mb: int) -> bool:
+    """Whether this process's peak address space came within 10 % of its cap (Linux; False elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            peak_kb = next(int(line.split()[1]) for line in fh if line.startswith("VmPeak:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return False
+    return peak_kb * 1024 >= 0.9 * memory_mb * 1024 * 1024
+
+
+# --------------------------------------------------------------------------------------------------------------
+# The pool
+# --------------------------------------------------------------------------------------------------------------
+
+_WORKER: Worker | None = None
+
+
+# Address space set aside under the memory cap and given back when a document runs out of memory, so that its
+# failure can still be sent to the parent (else the worker dies printing a traceback).
+_RESERVE: bytearray | None = None
+_RESERVE_BYTES = 16 * 1024 * 1024
+
+
+def _init_worker(memory_mb: int) -> None:
+    import resource
+
+    global _RESERVE
+    if memory_mb:
+        _RESERVE = bytearray(_RESERVE_BYTES)
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _render_in_worker(key: str) -> DocResult:
+    global _RESERVE
+    assert _WORKER is not None
+    if _RESERVE is None and _WORKER.s.render_memory_mb:
+        try:
+            _RESERVE = bytearray(_RESERVE_BYTES)
+        except MemoryError:
+            pass
+    try:
+        result = _WORKER.render(key)
+    except MemoryError:  # raised again while the document's failure was being handled
+        _RESERVE = None
+        return DocResult(key, "failed", error=f"needed more than render_memory_mb = {_WORKER.s.render_memory_mb} "
+                                              "MiB; raise it in the config or reduce the publication's size")
+    if result.status == "failed" and "render_memory_mb" in result.error:
+        _RESERVE = None
+    return result
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover
+        return max(1, os.cpu_count() or 1)
+
+
+def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[DocResult]:
+    """Render this shard's publications with a pool of warm forked workers; write the shard manifest."""
+    global _WORKER
+    plan = state.read_plan(s.output)
+    keys = shard_keys(plan, shard)
+    if not pdf.harfbuzz_subset_available():
+        say("warning: libharfbuzz-subset is not installed: WeasyPrint falls back to fontTools and renders about "
+             "twice as slowly (apt-get install libharfbuzz-subset0)")
+    import weasyprint  # noqa: F401 - paid once here, inherited by the forked workers
+
+    _WORKER = Worker(s, plan)
+    # Started before the render pool (no thread exists yet to be copied by the fork).
+    data_job = _DataJob(s, plan) if shard == 0 else None
+    _WORKER.warm_up()
+    jobs = max(1, min(jobs or available_cores(), len(keys) or 1))
+    # Heaviest first, so the long documents start early and the pool ends together.
+    weights = {}
+    for k in keys:
+        st = state.read_doc_state(s.output, Doc.from_key(k))
+        weights[k] = float(st["seconds"]) if st and st.get("seconds") else KIND_WEIGHT[Doc.from_key(k).kind]
+    keys.sort(key=lambda k: (-weights[k], k))
+    results: list[DocResult] = []
+    total = len(keys)
+    t0 = time.perf_counter()
+
+    def report(r: DocResult) -> None:
+        results.append(r)
+        extra = f"{r.pages} p., {r.seconds:.2f} s" if r.status != "failed" else r.error
+        say(f"[{len(results):>{len(str(total))}}/{total}] {r.status:<9} {r.key} ({extra})")
+
+    # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
+    # which must survive to report every document.
+    import multiprocessing as mp
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    # At most one document per worker is in flight, so when a worker dies (killed by the kernel for memory,
+    # a crash in a C library) the pool's death takes down only the documents being rendered: they are
+    # rendered again one at a time ("suspects"), so the one that kills its worker is the one named and the
+    # others are built; documents not yet started go on in a fresh pool.
+    pending = list(keys)
+    suspects: list[str] = []
+    while pending or suspects:
+        alone = not pending
+        queue = [suspects.pop(0)] if alone else pending
+        workers = 1 if alone else min(jobs, len(queue))
+        broken: list[str] = []
+
+        def collect(fut, k: str) -> None:
+            try:
+                report(fut.result())
+            except BrokenProcessPool:
+                broken.append(k)
+            except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
+                report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} (please report it)"))
+
+        ctx = mp.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                 initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
+            in_flight: dict = {}
+            while (queue or in_flight) and not broken:
+                while queue and len(in_flight) < workers:
+                    k = queue.pop(0)
+                    in_flight[pool.submit(_render_in_worker, k)] = k
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    collect(fut, in_flight.pop(fut))
+            for fut, k in in_flight.items():  # the pool is dead: what was in flight went with it
+                collect(fut, k)
+        if alone:
+            for k in broken:
+                report(DocResult(k, "failed", error="the rendering process died (out of memory or crash); "
+                                                    "see the log; raise render_memory_mb if needed"))
+        else:
+            suspects += broken
+    data_error = data_job.result() if data_job is not None else None
+    elapsed = time.perf_counter() - t0
+    manifest = {"shard": shard, "seconds": round(elapsed, 3), "jobs": jobs,
+                "documents": [asdict(r) for r in sorted(results, key=lambda r: r.key)]}
+    failed = [r for r in results if r.status == "failed"]
+    built = sum(r.status == "built" for r in results)
+    say(f"render job {shard}: {built} built, {total - built - len(failed)} unchanged, {len(failed)} failed "
+         f"in {elapsed:.1f} s with {jobs} worker(s)")
+    if failed or data_error:  # the job fails: no manifest of a previous build may say it is done
+        state.shard_manifest(s.output, shard).unlink(missing_ok=True)
+    if failed:
+        atomic.write_text(state.shard_failed(s.output, shard), state.dump_json(manifest))
+        for r in failed:
+            say(f"ERROR: {r.key}: {r.error}")
+        raise ReportgenError(f"{len(failed)} publication(s) failed to render; the others were built. "
+                             "Fix the problems above and run the build again."
+                             + (f" The data files were not written either: {data_error}" if data_error else ""))
+    if data_error:
+        # Rendered documents are recorded (the summary counts them); the job fails so that the next build runs it.
+        atomic.write_text(state.shard_failed(s.output, shard),
+                          state.dump_json({**manifest, "data_error": data_error}))
+        raise ReportgenError(f"the publications were rendered but the data files were not: {data_error}")
+    try:
+        state.shard_failed(s.output, shard).unlink()
+    except FileNotFoundError:
+        pass
+    atomic.write_text(state.shard_manifest(s.output, shard), state.dump_json(manifest))
+    return results
+
+
