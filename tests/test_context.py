@@ -201,6 +201,6 @@ def test_narrative_images_are_shown_only_where_the_build_publishes_them(tmp_path
     doc = Doc("en", "country", "NGA")
     plain = build_context(doc, ds, figures, settings=SETTINGS)["narrative"]
     assert "<img" not in plain and "Map of the routes" in plain
-    shown = build_context(doc, ds, figures, settings=RenderSettings(narrative_images="assets/data/"))["narrative"]
+    shown = build_context(doc, ds, figures, settings=RenderSettings(narrative_images=frozenset({"map.png"})))["narrative"]
     assert '<img src="../../assets/data/map.png" alt="Map of the routes"' in shown
     assert shown.count("<img") == 1 and "Missing" in shown

@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from . import atomic
+from .errors import Problem
+from .load import problem
 
 #: The dataset's images a narrative may show: ``assets/<path>.png|jpg|jpeg|svg``.
 DATA_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg")
@@ -65,6 +67,47 @@ def image_url(path: str, published: dict[str, Path] | frozenset[str] | set[str],
     if rel not in published:
         return None
     return root + PUBLISHED_DATA_IMAGES + rel
+
+
+#: Markdown image syntax ``![alt](path "title")``: what a narrative asks to show.
+_MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?")
+
+
+def image_problems(data_root: Path, narratives: dict[tuple[str, str, str | None], str],
+                   narrative_files: dict[tuple[str, str, str | None], str]) -> list[Problem]:
+    """Warnings for the images the rule leaves out: a file under ``assets/`` that is not published (and why), and
+    a narrative image ``assets/…`` that shows only its text alternative because no published image has that path.
+
+    ``narratives`` maps (lang, kind, code) to Markdown text, ``narrative_files`` the same keys to the file's path
+    relative to the dataset folder (as problems name it)."""
+    problems = []
+    folder = Path(data_root) / "assets"
+    published = dataset_images(data_root)
+    if folder.is_dir():
+        for f in sorted(folder.rglob("*")):
+            rel = f.relative_to(folder).as_posix()
+            if f.is_dir() and not f.is_symlink():
+                continue
+            why = image_refusal(folder, rel)
+            if why is not None and not any(part.startswith(".") for part in rel.split("/")):
+                problems.append(problem(f"assets/{rel}", "image_not_published", f"this file is not published: {why}",
+                                        value=rel, severity="warning"))
+    for key, text in sorted(narratives.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
+        for number, line in enumerate(text.splitlines(), start=1):
+            for m in _MARKDOWN_IMAGE.finditer(line):
+                path = m.group(1)
+                if not path.startswith("assets/"):
+                    continue
+                if image_url(path, published, "") is None:
+                    rel = path.split("/", 1)[1]
+                    why = image_refusal(folder, rel) if IMAGE_PATH.fullmatch(path) else (
+                        "an image path is assets/ followed by names of letters, digits, '.', '_' and '-', ending in "
+                        + ", ".join(DATA_IMAGE_SUFFIXES))
+                    problems.append(problem(narrative_files.get(key, "narrative"), "image_not_published",
+                                            f"the image {path!r} is not published ({why}): the page shows its text "
+                                            "alternative instead; add the file to the dataset's assets/ folder or "
+                                            "fix the path", row=number, value=path, severity="warning"))
+    return problems
 
 
 def copy_assets(template_dirs: list[Path], data_root: Path, output: Path) -> list[Path]:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from . import atomic, charts
 from .aggregate import Figures, country_figures, region_figures
+from .assets import image_url
 from .errors import ReportgenError
 from .i18n import gettext_for, language_name
 from .markdown import render_markdown
@@ -54,10 +55,10 @@ class RenderSettings:
     top_countries: rows of the synthesis's table of the largest countries.
     top_partners: rows of the partners tables (the rest are summed in an "other partners" row).
     workbook: path of the data workbook, relative to the output folder.
-    narrative_images: where the build publishes the dataset's ``assets/`` folder, relative to the output folder
-        (e.g. ``assets/data/``): an image ``assets/map.png`` of the narrative Markdown then shows from
-        ``{root}assets/data/map.png`` when the dataset has that file. Empty (the default): narrative images show
-        their text alternative only.
+    narrative_images: the dataset's published images (paths relative to its ``assets/`` folder, as
+        :func:`reportgen.assets.dataset_images` decides): a narrative image ``assets/map.png`` shows from
+        ``{root}assets/data/map.png`` when ``map.png`` is one of them, else as its text alternative. Empty (the
+        default): narrative images show their text alternative only.
     """
 
     data_date: str = ""
@@ -68,7 +69,7 @@ class RenderSettings:
     top_countries: int = 10
     top_partners: int = 10
     workbook: str = "data/figures.xlsx"
-    narrative_images: str = ""
+    narrative_images: frozenset[str] = frozenset()
 
 
 # Message ids translated in context (chart labels, names of codes). Marked with N_ for extraction.
@@ -365,14 +366,7 @@ class _Builder:
 
     def resolve_asset(self, path: str) -> str | None:
         """URL of a narrative image ``assets/…`` as published with the page, or None (its alt text is shown)."""
-        base = self.s.narrative_images
-        folder = self.ds.assets_dir
-        if not base or folder is None:
-            return None
-        rel = path.split("/", 1)[1] if path.startswith("assets/") else None
-        if not rel or ".." in rel.split("/") or not (folder / rel).is_file():
-            return None
-        return self.root + base.rstrip("/") + "/" + rel
+        return image_url(path, self.s.narrative_images, self.root)
 
     def narrative(self, kind: str, code: str | None):
         text = self.ds.narratives.get((self.lang, kind, code))

@@ -28,12 +28,12 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from .assets import IMAGE_PATH
 from .typography import french_html
 
 ResolveAsset = Callable[[str], "str | None"]
 
 _ALLOWED_HREF = re.compile(r"(?:https?://|mailto:)[^\s\x00-\x1f\x7f]*", re.I)
-_ASSET = re.compile(r"assets/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*\.(?:png|jpe?g|svg)", re.I)
 _ALIGN = re.compile(r"text-align:\s*(left|center|right)")
 
 
@@ -50,7 +50,7 @@ def _plain_text(tokens: list[Token] | None) -> str:
 
 
 def _is_asset_path(src: str) -> bool:
-    return bool(_ASSET.fullmatch(src)) and ".." not in src.split("/")
+    return bool(IMAGE_PATH.fullmatch(src)) and ".." not in src.split("/")
 
 
 def _safe_inline(children: list[Token], resolve_asset: ResolveAsset | None) -> list[Token]:

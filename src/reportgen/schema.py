@@ -16,7 +16,7 @@ from typing import Literal
 import pandas as pd
 import pandera.pandas as pa
 
-from . import load
+from . import assets, load
 from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
 from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_country
 from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
@@ -70,6 +70,8 @@ RULES: dict[str, Rule] = {
     "no_amount": Rule("warning", "An action has no committed amount: it is left out of sums and counted apart."),
     "ignored_language": Rule("warning", "A text in evaluation.yaml for a language not in `languages`; ignored."),
     "unknown_narrative": Rule("warning", "A file under narrative/ that matches no language, region or country."),
+    "image_not_published": Rule("warning", "An image under assets/ that is not published (type, size, name, link), "
+                                           "or a narrative image that no published image matches."),
 }
 
 
@@ -619,8 +621,17 @@ def render_dataset_doc() -> str:
     w("")
     w(f"Markdown, UTF-8, at most {_mb(load.MAX_MARKDOWN_BYTES)} each. A file elsewhere under `narrative/`, "
       "or for a language, region or country "
-      "the dataset does not have, is a warning (`unknown_narrative`) and is not used. `assets/` (optional) holds "
-      "images the narrative may show.")
+      "the dataset does not have, is a warning (`unknown_narrative`) and is not used.")
+    w("")
+    w("## Images (`assets/`)")
+    w("")
+    w(f"`assets/` (optional) holds images a narrative may show with `![text alternative](assets/map.png)`. One rule "
+      f"decides which are published (copied to `{assets.PUBLISHED_DATA_IMAGES}` of the output folder) and so which a "
+      f"page shows: a file of type {', '.join(f'`{x}`' for x in assets.DATA_IMAGE_SUFFIXES)}, of at most "
+      f"{assets.MAX_DATA_IMAGE_BYTES // (1024 * 1024)} MiB, a real file (not a symbolic link), not hidden, whose path "
+      "is made of letters, digits, `.`, `_` and `-`. Every other file under `assets/` is a warning "
+      "(`image_not_published`) and is not published; so is a narrative image whose path names no published image: "
+      "the page then shows its text alternative.")
     w("")
     w("## Problems and rules")
     w("")

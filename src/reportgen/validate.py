@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 from babel.numbers import list_currencies
 
+from .assets import image_problems
 from .errors import Problem, has_errors, sort_key
 from .fields import Field, did_you_mean, hint, parse_column, preview, quote
 from .iso3166 import country_name, describe, suggest_country
@@ -457,6 +458,13 @@ def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list
     return problems
 
 
+def _narrative_path(lang: str, kind: str, code: str | None) -> str:
+    """The file a narrative is read from, relative to the dataset folder."""
+    if kind == "synthesis":
+        return f"{NARRATIVE_DIR}/{lang}/synthesis.md"
+    return f"{NARRATIVE_DIR}/{lang}/{'regions' if kind == 'region' else 'countries'}/{code}.md"
+
+
 def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: frozenset[str] | None,
                      countries: frozenset[str] | None
                      ) -> tuple[dict[tuple[str, str, str | None], str], dict[str, str], list[Problem]]:
@@ -646,6 +654,7 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     narratives, digests, narrative_problems = check_narratives(
         root, evaluation.languages, ctx.references.get("regions.region"), ctx.references.get("countries.country"))
     problems.extend(narrative_problems)
+    problems.extend(image_problems(root, narratives, {key: _narrative_path(*key) for key in narratives}))
     source_files.update(digests)
 
     problems.sort(key=sort_key)

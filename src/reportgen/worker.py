@@ -32,6 +32,7 @@ from html import unescape
 
 from . import atomic, charts, pdf, state
 from .aggregate import data_tables, slice_tables
+from .assets import dataset_images
 from .console import say
 from .context import RenderSettings, build_context, set_chart_store
 from .deps import dependencies_digest, html_dependencies
@@ -312,7 +313,7 @@ def make_render_settings(s: Settings, ds) -> RenderSettings:
         data_date=s.data_date or ds.evaluation.published,
         pdf_variant=s.pdf_variant,
         public_url=s.public_url,
-        narrative_images="assets/data/" if ds.assets_dir is not None else "",
+        narrative_images=frozenset(dataset_images(ds.root)),
     )
 
 
