@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import TINY_DATASET, write_dataset
+from datasets import TINY_DATASET, write_dataset
 
 from reportgen import assets
-from reportgen.assets import MAX_DATA_IMAGE_BYTES, copy_assets, dataset_images, image_url
+from reportgen.assets import (
+    MAX_DATA_IMAGE_BYTES,
+    copy_assets,
+    dataset_images,
+    image_url,
+)
 from reportgen.settings import templates_root
 from reportgen.validate import validate_dataset
 

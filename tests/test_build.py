@@ -24,13 +24,13 @@ from reportgen import build, state, summary, worker
 from reportgen.errors import ReportgenError
 from reportgen.settings import Settings
 
-pytestmark = pytest.mark.xdist_group("build-stages")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("build-stages")]  # renders PDFs
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """The tiny dataset built stage by stage (French only: what is tested here does not depend on the language)."""
-    from conftest import TINY_DATASET, write_dataset
+    from datasets import TINY_DATASET, write_dataset
 
     base = tmp_path_factory.mktemp("stages")
     data = write_dataset(base / "data", dict(TINY_DATASET))
@@ -182,7 +182,7 @@ def test_the_index_stage_removes_the_charts_no_publication_used(built, tmp_path)
 def test_a_code_change_rerenders_exactly_what_it_affects(tmp_path, monkeypatch):
     """Code is part of every publication's key through what it produces: a change to the French typography
     re-renders the French publications only; a change to the PDF renderer re-renders every publication."""
-    from conftest import TINY_DATASET, write_dataset
+    from datasets import TINY_DATASET, write_dataset
 
     from reportgen import pdf, typography
 

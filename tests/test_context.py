@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TINY_DATASET, write_dataset
+from datasets import TINY_DATASET, write_dataset
 
 from reportgen import context as context_module
 from reportgen.aggregate import compute_figures
@@ -29,9 +29,9 @@ def load(root: Path):
     return result.dataset, compute_figures(result.dataset)
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return load(write_dataset(tmp_path_factory.mktemp("tiny") / "data", TINY_DATASET))
+@pytest.fixture
+def tiny(tiny_validated):
+    return tiny_validated
 
 
 SETTINGS = RenderSettings(data_date="2014-03")

@@ -27,8 +27,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from conftest import TINY_DATASET, write_dataset
+from datasets import TINY_DATASET, write_dataset
 from test_reproducible import ROOT, clean_env, clean_reference, published, snakemake_cmd
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]

@@ -7,8 +7,8 @@ import json
 import pytest
 from bs4 import BeautifulSoup
 
-from reportgen.cli import main
 from reportgen.changes import run_diff
+from reportgen.cli import main
 from reportgen.errors import ReportgenError
 from reportgen.i18n import Formatter
 

@@ -12,7 +12,14 @@ from babel.messages.frontend import parse_mapping_cfg
 
 from reportgen import i18n
 from reportgen.errors import ReportgenError
-from reportgen.i18n import MISSING, Formatter, check_catalog, languages, missing_translations, translations
+from reportgen.i18n import (
+    MISSING,
+    Formatter,
+    check_catalog,
+    languages,
+    missing_translations,
+    translations,
+)
 
 NB, NNB = "\u00a0", "\u202f"
 ROOT = Path(__file__).resolve().parents[1]

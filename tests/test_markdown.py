@@ -5,6 +5,7 @@ from bs4 import BeautifulSoup
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
+from tiers import examples
 
 from reportgen.markdown import render_markdown
 
@@ -167,7 +168,7 @@ _ALLOWED_TAGS = {"p", "em", "strong", "a", "h3", "h4", "h5", "h6", "ul", "ol", "
 _ALLOWED_ATTRS = {"href", "rel", "title", "class", "start"}
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.sampled_from(

@@ -17,6 +17,8 @@ import pytest
 
 from reportgen.pdf import StylesheetCache, render_pdf
 
+pytestmark = pytest.mark.slow  # every test here renders PDFs, but the last (which is cheap)
+
 ROOT = Path(__file__).resolve().parents[1]
 FONTS = ROOT / "templates" / "fonts"
 EPOCH = 1_393_632_000
@@ -145,29 +147,14 @@ def test_the_cache_is_off_with_another_font_configuration(tmp_path):
     assert (cache.misses, cache.hits) == (0, 0)
 
 
-@pytest.fixture(scope="module")
-def prepared(tmp_path_factory):
-    """The tiny dataset validated and prepared (publications' HTML written by a render of two briefs)."""
-    from conftest import TINY_DATASET, write_dataset
-
-    from reportgen import build
-    from reportgen.settings import Settings
-
-    base = tmp_path_factory.mktemp("pdfcache")
-    data = write_dataset(base / "data", dict(TINY_DATASET))
-    s = Settings.from_mapping({"data": str(data), "output": str(base / "out")})
-    plan = build.stage_prepare(s, quiet=True)  # validates first
-    return s, plan
-
-
-def test_publications_render_to_the_same_bytes_with_the_worker_cache(prepared):
+def test_publications_render_to_the_same_bytes_with_the_worker_cache(tiny_prepared_copy):
     """The build's own publications (every kind, both languages): the worker's cache changes no byte."""
     import json
 
     from reportgen import state as state_paths
     from reportgen.model import Doc
 
-    s, plan = prepared
+    s, plan = tiny_prepared_copy
     keys = [d["key"] for d in plan["documents"] if "synthesis" not in d["key"]]
     from reportgen.worker import Worker
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import pikepdf
 import pytest
-
-from conftest import TINY_DATASET, write_dataset
+from datasets import TINY_DATASET, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]

@@ -8,12 +8,34 @@ import pandas as pd
 import pytest
 from babel.core import get_global
 
-from reportgen.fields import CellError, did_you_mean, parse_amount, parse_cell, parse_column, parse_integer, \
-    parse_list, parse_number
-from reportgen.iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, is_country_code, suggest_country
+from reportgen.fields import (
+    CellError,
+    did_you_mean,
+    parse_amount,
+    parse_cell,
+    parse_column,
+    parse_integer,
+    parse_list,
+    parse_number,
+)
+from reportgen.iso3166 import (
+    ALPHA3_TO_ALPHA2,
+    country_name,
+    describe,
+    is_country_code,
+    suggest_country,
+)
 from reportgen.model import PILLARS
-from reportgen.schema import EVALUATION_KEYS, RULES, TABLES, Context, explain, pandera_schema, render_dataset_doc, \
-    run_checks
+from reportgen.schema import (
+    EVALUATION_KEYS,
+    RULES,
+    TABLES,
+    Context,
+    explain,
+    pandera_schema,
+    render_dataset_doc,
+    run_checks,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,14 +22,14 @@ from pathlib import Path
 import pikepdf
 import pytest
 from bs4 import BeautifulSoup
+from datasets import TINY_DATASET, write_dataset
 
-from conftest import TINY_DATASET, write_dataset
 from reportgen import fetcher as fetcher_module
 from reportgen.fetcher import MAX_DATA_URL_BYTES, ResourceRefused
 from reportgen.markdown import render_markdown
 from reportgen.pdf import render_pdf
 
-pytestmark = pytest.mark.xdist_group("security-fetch")  # one worker builds the module's dataset once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-fetch")]  # renders PDFs;  # one worker builds the module's dataset once
 
 ROOT = Path(__file__).resolve().parents[1]
 FONTS = ROOT / "templates" / "fonts"

@@ -20,13 +20,12 @@ import openpyxl
 import pytest
 import yaml
 from bs4 import BeautifulSoup
+from datasets import TINY_DATASET, write_dataset
 
-from conftest import TINY_DATASET, write_dataset
 from reportgen import build, state, worker
-from reportgen.plan import plan_documents
-from reportgen.settings import template_dirs
 from reportgen.errors import ValidationFailed
-from reportgen.settings import Settings
+from reportgen.plan import plan_documents
+from reportgen.settings import Settings, template_dirs
 from reportgen.validate import validate_dataset
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from datasets import TINY_DATASET, write_dataset
 
-from conftest import TINY_DATASET, write_dataset
 from reportgen import build, state, worker
 from reportgen.errors import ReportgenError
 from reportgen.settings import Settings
 
-pytestmark = pytest.mark.xdist_group("security-limits")  # one worker prepares the module's dataset once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("security-limits")]  # renders PDFs;  # one worker prepares the module's dataset once
 
 KEYS = ["fr/synthesis", "fr/regions/see", "fr/countries/ALB", "fr/countries/XKX"]
 TIMEOUT_MESSAGE = ("took longer than render_timeout = {t:g} s; simplify the publication (fewer rows) or raise "

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from datasets import TINY_DATASET, write_dataset
 from pikepdf import Array, Dictionary, Name, Stream, String
 
-from conftest import TINY_DATASET, write_dataset
 from reportgen import build
 from reportgen.settings import Settings
 

@@ -14,16 +14,15 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 import pytest
 from bs4 import BeautifulSoup
-from conftest import TINY_DATASET, write_dataset
+from datasets import TINY_DATASET, write_dataset
 
 from reportgen.aggregate import compute_figures, data_tables
 from reportgen.context import RenderSettings, build_context
 from reportgen.i18n import Formatter
 from reportgen.model import Doc
-from reportgen.site import catalog_names
 from reportgen.render import make_environment, render_html
 from reportgen.settings import templates_root
-from reportgen.site import render_index
+from reportgen.site import catalog_names, render_index
 from reportgen.typography import NBSP, NNBSP
 from reportgen.validate import validate_dataset
 

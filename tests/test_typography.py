@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
+from tiers import examples
 
 from reportgen.typography import NBSP, NNBSP, french, french_html
 
@@ -124,20 +125,20 @@ texts = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(texts)
 def test_french_is_idempotent(text):
     once = french(text)
     assert french(once) == once
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(texts)
 def test_french_changes_only_spaces(text):
     assert _SPACES.sub("", french(text)) == _SPACES.sub("", text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.characters(blacklist_characters=";:!?«»°")))
 def test_text_without_marks_is_unchanged(text):
     if "1er" not in text:
@@ -157,7 +158,7 @@ fragments = st.lists(
 _TAGS = re.compile(r"<[^>]*>")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(fragments)
 def test_french_html_is_idempotent_and_keeps_tags(source):
     once = french_html(source)
@@ -168,7 +169,7 @@ def test_french_html_is_idempotent_and_keeps_tags(source):
     assert _SPACES.sub("", text_out) == _SPACES.sub("", text_in)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab12 :;!?«»°n.\n") + [N, NN]), max_size=30))
 def test_french_html_on_a_paragraph_equals_french(text):
     assert french_html(f"<p>{text}</p>") == f"<p>{french(text)}</p>"

@@ -15,6 +15,8 @@ from bs4 import BeautifulSoup
 
 from reportgen.errors import Problem
 from reportgen.load import build_table, parse_csv
+from reportgen.review import validation_json as report_json
+from reportgen.review import write_validation_report as write_report
 from reportgen.schema import RULES, TABLES, Context
 from reportgen.validate import (
     DATASET_COLUMNS,
@@ -24,8 +26,6 @@ from reportgen.validate import (
     check_table,
     validate_dataset,
 )
-from reportgen.review import validation_json as report_json
-from reportgen.review import write_validation_report as write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 CTX = Context(

@@ -17,16 +17,17 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from tiers import examples
 
-from reportgen.errors import Problem
+from reportgen.errors import Problem, sort_key
 from reportgen.fields import CellError, parse_amount, parse_integer, parse_number
 from reportgen.load import sniff_separator
-from reportgen.review import render_validation_page as render_report, validation_json as report_json
-from reportgen.errors import sort_key
+from reportgen.review import render_validation_page as render_report
+from reportgen.review import validation_json as report_json
 from reportgen.schema import RULES
 from reportgen.validate import DATASET_COLUMNS, ValidationResult, validate_dataset
 
@@ -180,7 +181,7 @@ def assert_well_formed(result: ValidationResult) -> None:
     render_report(result.problems, Path("data"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=st.data())
 def test_mangled_datasets_never_raise(tiny_dataset_files, data):
@@ -202,7 +203,7 @@ def test_mangled_datasets_never_raise(tiny_dataset_files, data):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text(max_size=40))
 def test_parsers_never_raise(text):
     for parse in (parse_amount, parse_number, parse_integer):
@@ -213,7 +214,7 @@ def test_parsers_never_raise(text):
         assert amount >= 0
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(units=st.integers(0, 10**12), cents=st.integers(0, 99), mark=st.sampled_from([".", ","]),
        group=st.sampled_from(["", " ", "\u00a0", "\u202f"]))
 def test_amounts_written_as_documented_are_read_exactly(units, cents, mark, group):

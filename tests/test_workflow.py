@@ -56,7 +56,7 @@ def edit_csv(path: Path, action_id: str, column: str, value: str) -> None:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, request):
     """One full build of the tiny dataset (fr + en), shared by the tests of this module (they copy it)."""
-    from conftest import TINY_DATASET, write_dataset
+    from datasets import TINY_DATASET, write_dataset
 
     base = tmp_path_factory.mktemp("wf")
     data = write_dataset(base / "data", dict(TINY_DATASET))
@@ -174,7 +174,7 @@ def test_cluster_generic_executor_matches_local_build(built, tmp_path):
 
 
 def test_two_builds_at_once_do_not_interfere(built, tmp_path):
-    from conftest import TINY_DATASET, write_dataset
+    from datasets import TINY_DATASET, write_dataset
 
     data, out, _ = built
     other = dict(TINY_DATASET)
