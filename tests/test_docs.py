@@ -57,3 +57,11 @@ def test_readme_opens_with_the_two_setup_commands():
     assert blocks[0].strip() == "bash .ci/setup && snakemake --cores all"
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert blocks[1].strip() in ci, ".ci/run must run the README's test command"
+
+
+def test_the_architecture_document_names_every_module():
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = set(re.findall(r"^\| [\w ]+ \| `(\w+)\.py` \|", doc, re.M))
+    modules = {p.stem for p in (ROOT / "src" / "reportgen").glob("*.py") if p.stem != "__init__"}
+    assert modules - table == set(), f"modules missing from docs/architecture.md: {sorted(modules - table)}"
+    assert table - modules == set(), f"docs/architecture.md names modules that do not exist: {sorted(table - modules)}"

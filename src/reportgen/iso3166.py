@@ -14,6 +14,8 @@ import unicodedata
 
 from babel import Locale
 
+from .model import LANGUAGES
+
 _TABLE = """
     ABW:AW AFG:AF AGO:AO AIA:AI ALA:AX ALB:AL AND:AD ARE:AE ARG:AR ARM:AM
     ASM:AS ATA:AQ ATF:TF ATG:AG AUS:AU AUT:AT AZE:AZ BDI:BI BEL:BE BEN:BJ
@@ -69,9 +71,9 @@ def _normalise(text: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _name_index() -> dict[str, str]:
-    """Normalised English and French names (and codes) → alpha-3 code."""
+    """Normalised names in every language reportgen publishes in (and codes) → alpha-3 code."""
     index: dict[str, str] = {}
-    for lang in ("en", "fr"):
+    for lang in LANGUAGES:
         territories = Locale.parse(lang).territories
         for alpha3, alpha2 in ALPHA3_TO_ALPHA2.items():
             name = territories.get(alpha2)
