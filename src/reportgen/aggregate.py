@@ -10,9 +10,11 @@ Rules (from the dataset contract, "Figures"):
   totals count ``actions_without_amount`` (``committed`` not reported).
 - A region's figures cover the actions of its countries plus the actions whose ``region`` is that region and whose
   ``country`` is empty (regional / multi-country actions). A country's region is taken from ``countries.csv``.
-- An action with several pillars counts fully under each of its pillars: the pillar amounts (and their shares) may
-  add up to more than the total. Shares of the by-pillar tables are of the scope's total committed, not of the sum
-  of the pillar rows.
+- The evaluation's vocabulary (evaluation.yaml, see :mod:`reportgen.vocabulary`) gives the themes, channels,
+  criteria and scores the tables are computed on, in its order.
+- An action with several themes counts fully under each of its themes: the theme amounts (and their shares) may
+  add up to more than the total. Shares of the by-theme tables are of the scope's total committed, not of the sum
+  of the theme rows. An evaluation without themes has empty by-theme tables.
 - Ranks and shares among countries compare country totals of ``committed``. Only countries (regions) with at least one
   action are ranked; a country whose actions have no reported amount has committed ``0.0`` and is ranked (last).
   Ranks are 1 for the largest, ties share the best rank (``method="min"``); totals are compared rounded to the cent,
@@ -22,12 +24,12 @@ Decisions documented here (and tested in ``tests/test_aggregate.py``):
 
 - **Zero totals**: a share whose denominator is 0 (nothing committed anywhere, or in the scope) is ``0.0``, never
   NaN or infinity, so that tables, charts and exports stay numeric.
-- **Tables of a scope** (:class:`ScopeFigures`): ``by_partner.share``, ``by_pillar.share`` and ``by_channel`` shares
+- **Tables of a scope** (:class:`ScopeFigures`): ``by_partner.share``, ``by_theme.share`` and ``by_channel`` shares
   are shares of the *scope's* total; :attr:`ScopeFigures.share` and ``countries.share`` are shares of the
   *evaluation's* total; ``countries.share_of_region`` is of the region's total.
 - **Complete grids**: ``by_year`` and ``by_year_channel`` have every year of the evaluation period (and every channel,
-  in :data:`~reportgen.model.CHANNELS` order), ``by_pillar`` every pillar (PILLARS order), ``by_channel`` every
-  channel and ``ratings`` every criterion (CRITERIA order), with zeros where there is nothing. Years of actions
+  in the evaluation's order), ``by_theme`` every theme, ``by_channel`` every channel and ``ratings`` every
+  criterion (each in the evaluation's order) with a column ``score_{s}`` per score of the scale, with zeros where there is nothing. Years of actions
   outside the period (validation forbids them) would extend the grid rather than vanish from it.
 - **Indicators trend**: compares the latest value with the first one: ``"flat"`` when the change is at most 1 % of
   the first value's magnitude (:data:`FLAT_TOLERANCE`; with a first value of 0 only an unchanged value is flat),
@@ -52,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ReportgenError
-from .model import CHANNELS, CRITERIA, PILLARS, Dataset
+from .model import Dataset, Evaluation
 
 __all__ = [
     "FLAT_TOLERANCE",
@@ -64,6 +66,13 @@ __all__ = [
     "country_figures",
     "data_tables",
     "slice_tables",
+    "rating_columns",
+    "mean_rating",
+    "rating_summary",
+    "rated_actions",
+    "regional_actions",
+    "regional_committed",
+    "annex_actions",
 ]
 
 DataFrame = pd.DataFrame
@@ -71,11 +80,9 @@ ScopeKind = Literal["region", "country"]
 
 #: Relative change (of the first value's magnitude) within which an indicator's trend is "flat".
 FLAT_TOLERANCE = 0.01
-SCORES = (1, 2, 3, 4)
-SCORE_COLUMNS = tuple(f"score_{s}" for s in SCORES)
 
 _ALL = "_all"  # the scope column of whole-evaluation tables (one scope, "")
-_TEXT = ("action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars")
+_TEXT = ("action_id", "title", "country", "region", "channel", "instrument", "partner", "themes")
 
 # Column order of every figure table (the interface of docs/architecture.md).
 YEAR_CHANNEL_COLUMNS = ["year", "channel", "committed", "actions"]
@@ -83,10 +90,10 @@ YEAR_COLUMNS = ["year", "committed", "actions"]
 REGION_COLUMNS = ["region", "committed", "actions", "countries", "share", "actions_without_amount"]
 COUNTRY_COLUMNS = ["country", "region", "committed", "actions", "actions_without_amount", "share", "rank"]
 PARTNER_COLUMNS = ["partner", "committed", "actions", "share"]
-PILLAR_COLUMNS = ["pillar", "committed", "actions", "share"]
+THEME_COLUMNS = ["theme", "committed", "actions", "share"]
 INSTRUMENT_COLUMNS = ["instrument", "committed", "actions"]
 CHANNEL_COLUMNS = ["channel", "committed", "actions", "share"]
-RATING_COLUMNS = ["criterion", "mean", "n", *SCORE_COLUMNS]
+RATING_COLUMNS = ["criterion", "mean", "n"]  # then score_{s} for every score of the evaluation's scale
 REGION_COUNTRY_COLUMNS = ["country", "committed", "actions", "share", "rank", "share_of_region"]
 INDICATOR_COLUMNS = [
     "indicator", "year_first", "value_first", "year_latest", "value_latest", "trend", "unit", "source",
@@ -114,15 +121,15 @@ class Figures:
     """The whole evaluation's figures (see the module docstring for the rules)."""
 
     totals: Totals
-    by_year_channel: DataFrame  # year, channel, committed, actions (period × CHANNELS, zeros filled)
+    by_year_channel: DataFrame  # year, channel, committed, actions (period × channels, zeros filled)
     by_year: DataFrame  # year, committed, actions
     by_region: DataFrame  # region, committed, actions, countries, share, actions_without_amount
     by_country: DataFrame  # country, region, committed, actions, actions_without_amount, share, rank
     by_partner: DataFrame  # partner, committed, actions, share (committed desc)
-    by_pillar: DataFrame  # pillar, committed, actions, share (multi-counting: shares may add to > 1)
+    by_theme: DataFrame  # theme, committed, actions, share (multi-counting: shares may add to > 1)
     by_instrument: DataFrame  # instrument ("" for not given), committed, actions
     by_channel: DataFrame  # channel, committed, actions, share
-    ratings: DataFrame  # criterion, mean, n, score_1..score_4 (all six criteria, NaN mean when n == 0)
+    ratings: DataFrame  # criterion, mean, n, score_{s}… (every criterion, NaN mean when n == 0)
     # Precomputed per-scope tables (private; rebuilt from the Dataset when missing).
     _index: "_Index | None" = field(default=None, repr=False, compare=False)
 
@@ -141,7 +148,7 @@ class ScopeFigures:
     by_year: DataFrame
     by_year_channel: DataFrame
     by_partner: DataFrame
-    by_pillar: DataFrame
+    by_theme: DataFrame
     ratings: DataFrame
     countries: DataFrame | None  # region only: country, committed, actions, share, rank, share_of_region
     regional_actions: int  # region only: actions with empty country counted in the region (0 for a country)
@@ -183,7 +190,8 @@ def _complete(table: DataFrame, keys: list[str], levels: Sequence[Sequence], val
 
 def _typed(table: DataFrame) -> DataFrame:
     """Fix dtypes that empty groupbys leave as object: counts int64, amounts/shares float64."""
-    ints = {"year", "actions", "actions_without_amount", "countries", "regions", "n", "rank", *SCORE_COLUMNS}
+    ints = {"year", "actions", "actions_without_amount", "countries", "regions", "n", "rank",
+            *(c for c in table.columns if c.startswith("score_"))}
     floats = {"committed", "disbursed", "share", "share_of_region", "mean"}
     return table.astype(
         {c: "int64" for c in table.columns if c in ints} | {c: "float64" for c in table.columns if c in floats}
@@ -236,13 +244,36 @@ def _prepare(ds: Dataset) -> DataFrame:
     )
 
 
-def _explode_pillars(a: DataFrame) -> DataFrame:
-    """One row per (action, pillar): an action with several pillars counts fully under each."""
+@dataclass(frozen=True)
+class _Vocab:
+    """The codes the figures are computed on, in the evaluation's order."""
+
+    themes: tuple[str, ...]
+    channels: tuple[str, ...]
+    criteria: tuple[str, ...]
+    scores: tuple[int, ...]
+
+    @classmethod
+    def of(cls, ev: Evaluation) -> "_Vocab":
+        return cls(ev.theme_codes, ev.channel_codes, ev.criterion_codes, ev.scale.scores)
+
+    @property
+    def score_columns(self) -> list[str]:
+        return [f"score_{s}" for s in self.scores]
+
+
+def rating_columns(ev: Evaluation) -> list[str]:
+    """The columns of a ratings table: criterion, mean, n, then score_{s} for each score of the scale."""
+    return [*RATING_COLUMNS, *_Vocab.of(ev).score_columns]
+
+
+def _explode_themes(a: DataFrame, themes: tuple[str, ...]) -> DataFrame:
+    """One row per (action, theme): an action with several themes counts fully under each."""
     return (
-        a.assign(pillar=lambda f: f["pillars"].fillna("").str.split(";"))
-        .explode("pillar")
-        .assign(pillar=lambda f: f["pillar"].astype("str").str.strip())
-        .loc[lambda f: f["pillar"].isin(PILLARS)]
+        a.assign(theme=lambda f: f["themes"].fillna("").str.split(";"))
+        .explode("theme")
+        .assign(theme=lambda f: f["theme"].astype("str").str.strip())
+        .loc[lambda f: f["theme"].isin(list(themes))]
     )
 
 
@@ -288,10 +319,11 @@ def _totals_table(a: DataFrame, key: str, scopes: list[str]) -> DataFrame:
     )
 
 
-def _by_year_channel(a: DataFrame, key: str, scopes: list[str], years: list[int]) -> DataFrame:
+def _by_year_channel(a: DataFrame, key: str, scopes: list[str], years: list[int],
+                     channels: tuple[str, ...]) -> DataFrame:
     return (
         a.pipe(_amounts, [key, "year", "channel"])
-        .pipe(_complete, [key, "year", "channel"], [scopes, years, CHANNELS], ["committed", "actions"])
+        .pipe(_complete, [key, "year", "channel"], [scopes, years, channels], ["committed", "actions"])
         .pipe(_typed)
     )
 
@@ -321,10 +353,10 @@ def _by_partner(a: DataFrame, key: str, totals: DataFrame) -> DataFrame:
     )
 
 
-def _by_pillar(p: DataFrame, key: str, scopes: list[str], totals: DataFrame) -> DataFrame:
+def _by_theme(p: DataFrame, key: str, scopes: list[str], totals: DataFrame, themes: tuple[str, ...]) -> DataFrame:
     return (
-        p.pipe(_amounts, [key, "pillar"])
-        .pipe(_complete, [key, "pillar"], [scopes, PILLARS], ["committed", "actions"])
+        p.pipe(_amounts, [key, "theme"])
+        .pipe(_complete, [key, "theme"], [scopes, themes], ["committed", "actions"])
         .pipe(_with_share, key, totals)
         .pipe(_typed)
     )
@@ -340,52 +372,53 @@ def _by_instrument(a: DataFrame, key: str) -> DataFrame:
     )
 
 
-def _by_channel(a: DataFrame, key: str, scopes: list[str], totals: DataFrame) -> DataFrame:
+def _by_channel(a: DataFrame, key: str, scopes: list[str], totals: DataFrame,
+                channels: tuple[str, ...]) -> DataFrame:
     return (
         a.pipe(_amounts, [key, "channel"])
-        .pipe(_complete, [key, "channel"], [scopes, CHANNELS], ["committed", "actions"])
+        .pipe(_complete, [key, "channel"], [scopes, channels], ["committed", "actions"])
         .pipe(_with_share, key, totals)
         .pipe(_typed)
     )
 
 
-def _ratings(r: DataFrame, key: str, scopes: list[str]) -> DataFrame:
-    """criterion, mean, n, score_1..score_4 for every scope × criterion (NaN mean when n == 0)."""
-    grid = pd.MultiIndex.from_product([scopes, CRITERIA, SCORES], names=[key, "criterion", "score"])
+def _ratings(r: DataFrame, key: str, scopes: list[str], v: _Vocab) -> DataFrame:
+    """criterion, mean, n, score_{s}… for every scope × criterion (NaN mean when n == 0)."""
+    grid = pd.MultiIndex.from_product([scopes, v.criteria, v.scores], names=[key, "criterion", "score"])
     counts = (
         r.groupby([key, "criterion", "score"], sort=True, dropna=True).size()
         .reindex(grid, fill_value=0)
         .to_numpy(dtype="int64")
-        .reshape(-1, len(SCORES))
+        .reshape(-1, len(v.scores))
     )
     n = counts.sum(axis=1)
-    weighted = counts @ np.array(SCORES, dtype="float64")
+    weighted = counts @ np.array(v.scores, dtype="float64")
     mean = np.divide(weighted, n, out=np.full(len(n), np.nan), where=n > 0)
     return pd.DataFrame(
         {
-            key: np.repeat(np.asarray(scopes, dtype=object), len(CRITERIA)),
-            "criterion": np.tile(np.asarray(CRITERIA, dtype=object), len(scopes)),
+            key: np.repeat(np.asarray(scopes, dtype=object), len(v.criteria)),
+            "criterion": np.tile(np.asarray(v.criteria, dtype=object), len(scopes)),
             "mean": mean,
             "n": n,
-            **{col: counts[:, i] for i, col in enumerate(SCORE_COLUMNS)},
+            **{col: counts[:, i] for i, col in enumerate(v.score_columns)},
         }
     ).pipe(_typed)
 
 
 def _level_tables(
-    a: DataFrame, p: DataFrame, r: DataFrame, key: str, scopes: list[str], years: list[int]
+    a: DataFrame, p: DataFrame, r: DataFrame, key: str, scopes: list[str], years: list[int], v: _Vocab
 ) -> dict[str, DataFrame]:
     """Every long table of one level (whole evaluation, countries or regions); first column = ``key``."""
     totals = _totals_table(a, key, scopes)
     return {
         "totals": totals,
-        "by_year_channel": _by_year_channel(a, key, scopes, years),
+        "by_year_channel": _by_year_channel(a, key, scopes, years, v.channels),
         "by_year": _by_year(a, key, scopes, years),
         "by_partner": _by_partner(a, key, totals),
-        "by_pillar": _by_pillar(p, key, scopes, totals),
+        "by_theme": _by_theme(p, key, scopes, totals, v.themes),
         "by_instrument": _by_instrument(a, key),
-        "by_channel": _by_channel(a, key, scopes, totals),
-        "ratings": _ratings(r, key, scopes),
+        "by_channel": _by_channel(a, key, scopes, totals, v.channels),
+        "ratings": _ratings(r, key, scopes, v),
     }
 
 
@@ -399,11 +432,15 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "by_year_channel": YEAR_CHANNEL_COLUMNS,
     "by_year": YEAR_COLUMNS,
     "by_partner": PARTNER_COLUMNS,
-    "by_pillar": PILLAR_COLUMNS,
+    "by_theme": THEME_COLUMNS,
     "by_instrument": INSTRUMENT_COLUMNS,
     "by_channel": CHANNEL_COLUMNS,
-    "ratings": RATING_COLUMNS,
+    "ratings": RATING_COLUMNS,  # then the score columns of the evaluation's scale: see _columns
 }
+
+
+def _columns(name: str, v: _Vocab) -> list[str]:
+    return [*TABLE_COLUMNS[name], *v.score_columns] if name == "ratings" else TABLE_COLUMNS[name]
 
 
 @dataclass
@@ -441,8 +478,8 @@ class _Level:
     action_rows: dict[str, np.ndarray]  # scope -> positions in ds.actions, in the scope's sort order
 
     @classmethod
-    def build(cls, key: str, tables: dict[str, DataFrame], ordered: DataFrame) -> "_Level":
-        longs = {name: _Long.of(t, key, TABLE_COLUMNS[name]) for name, t in tables.items()}
+    def build(cls, key: str, tables: dict[str, DataFrame], ordered: DataFrame, v: _Vocab) -> "_Level":
+        longs = {name: _Long.of(t, key, _columns(name, v)) for name, t in tables.items()}
         pos = ordered["pos"].to_numpy()
         rows = {code: pos[idx] for code, idx in ordered.groupby(key, sort=False, dropna=True).indices.items()}
         return cls(key, longs, rows)
@@ -454,9 +491,10 @@ class _Level:
 @dataclass
 class _Index:
     prepared: DataFrame
-    pillars: DataFrame
+    themes: DataFrame
     rated: DataFrame
     years: list[int]
+    vocab: _Vocab
     levels: dict[str, _Level]  # "_all", "country", "region"
     country_rank: dict[str, int]  # country -> rank among countries with actions
     region_rank: dict[str, int]  # region -> rank among regions with actions
@@ -516,7 +554,8 @@ def _trend(f: DataFrame) -> pd.Series:
 
 def _build_index(ds: Dataset) -> tuple[_Index, dict[str, DataFrame]]:
     a = _prepare(ds)
-    p = _explode_pillars(a)
+    v = _Vocab.of(ds.evaluation)
+    p = _explode_themes(a, v.themes)
     r = _rated(ds, a)
     years = _years(ds, a)
     ordered = a.sort_values(
@@ -525,7 +564,7 @@ def _build_index(ds: Dataset) -> tuple[_Index, dict[str, DataFrame]]:
     levels: dict[str, _Level] = {}
     for key in (_ALL, "country", "region"):
         scopes = sorted(a[key].dropna().unique().tolist())
-        levels[key] = _Level.build(key, _level_tables(a, p, r, key, scopes, years), ordered)
+        levels[key] = _Level.build(key, _level_tables(a, p, r, key, scopes, years, v), ordered, v)
 
     country_totals = levels["country"].tables["totals"].frame
     region_totals = levels["region"].tables["totals"].frame
@@ -550,9 +589,10 @@ def _build_index(ds: Dataset) -> tuple[_Index, dict[str, DataFrame]]:
     )
     index = _Index(
         prepared=a,
-        pillars=p,
+        themes=p,
         rated=r,
         years=years,
+        vocab=v,
         levels=levels,
         country_rank=dict(zip(by_country["country"], by_country["rank"].tolist())),
         region_rank=dict(zip(by_region["region"], by_region["rank"].tolist())),
@@ -603,7 +643,7 @@ def compute_figures(ds: Dataset) -> Figures:
         by_region=extra["by_region"].loc[:, REGION_COLUMNS],
         by_country=extra["by_country"].loc[:, COUNTRY_COLUMNS],
         by_partner=whole["by_partner"],
-        by_pillar=whole["by_pillar"],
+        by_theme=whole["by_theme"],
         by_instrument=whole["by_instrument"],
         by_channel=whole["by_channel"],
         ratings=whole["ratings"],
@@ -614,9 +654,10 @@ def compute_figures(ds: Dataset) -> Figures:
 def _empty_scope_tables(index: _Index, key: str, code: str) -> dict[str, DataFrame]:
     """The tables of a scope without any action, computed by the same functions on no rows."""
     tables = _level_tables(
-        index.prepared.iloc[0:0], index.pillars.iloc[0:0], index.rated.iloc[0:0], key, [code], index.years
+        index.prepared.iloc[0:0], index.themes.iloc[0:0], index.rated.iloc[0:0], key, [code], index.years,
+        index.vocab,
     )
-    return {name: t.loc[:, TABLE_COLUMNS[name]].reset_index(drop=True) for name, t in tables.items()}
+    return {name: t.loc[:, _columns(name, index.vocab)].reset_index(drop=True) for name, t in tables.items()}
 
 
 def _scope_figures(ds: Dataset, figures: Figures, kind: ScopeKind, code: str) -> ScopeFigures:
@@ -661,7 +702,7 @@ def _scope_figures(ds: Dataset, figures: Figures, kind: ScopeKind, code: str) ->
         by_year=tables["by_year"],
         by_year_channel=tables["by_year_channel"],
         by_partner=tables["by_partner"],
-        by_pillar=tables["by_pillar"],
+        by_theme=tables["by_theme"],
         ratings=tables["ratings"],
         countries=countries,
         regional_actions=regional,
@@ -701,7 +742,7 @@ def _named(table: DataFrame, ds: Dataset, kind: ScopeKind, prefix: str = "") -> 
 
 
 ACTION_COLUMNS = [
-    "action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year", "committed",
+    "action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year", "committed",
     "disbursed",
 ]
 
@@ -765,11 +806,11 @@ def data_tables(ds: Dataset, figures: Figures) -> dict[str, DataFrame]:
     ``commitments_by_country``                country, name_{lang}…, region, committed, actions,
                                               actions_without_amount, share, rank, share_of_region
     ``commitments_by_partner``                partner, committed, actions, share
-    ``commitments_by_pillar``                 pillar, committed, actions, share (multi-counted)
+    ``commitments_by_theme``                 theme, committed, actions, share (multi-counted)
     ``commitments_by_instrument``             instrument, committed, actions
     ``commitments_by_region_year``            region, year, committed, actions
     ``commitments_by_region_partner``         region, partner, committed, actions, share (of the region)
-    ``commitments_by_region_pillar``          region, pillar, committed, actions, share (of the region)
+    ``commitments_by_region_theme``          region, theme, committed, actions, share (of the region)
     ``commitments_by_country_year``           country, year, committed, actions
     ``ratings_by_criterion``                  criterion, mean, n, score_1…score_4
     ``ratings_by_region``                     region, criterion, mean, n, score_1…score_4
@@ -777,7 +818,7 @@ def data_tables(ds: Dataset, figures: Figures) -> dict[str, DataFrame]:
     ``indicators``                            country, indicator, year_first, value_first, year_latest,
                                               value_latest, trend, unit, source
     ``actions``                               action_id, title, country, country_name_{lang}…, region,
-                                              region_name_{lang}…, channel, instrument, partner, pillars, year,
+                                              region_name_{lang}…, channel, instrument, partner, themes, year,
                                               committed, disbursed (by year, then action_id)
     ``recommendations``                       rec_id, scope, scope_kind, priority, addressee, text_{lang}…
     ========================================  ===================================================================
@@ -785,6 +826,7 @@ def data_tables(ds: Dataset, figures: Figures) -> dict[str, DataFrame]:
     Per-scope tables list the regions / countries with at least one action.
     """
     index = _index(ds, figures)
+    rating = rating_columns(ds.evaluation)
     t = figures.totals
     by_region = (
         figures.by_region.assign(rank=lambda f: f["region"].map(index.region_rank).astype("int64"))
@@ -805,15 +847,15 @@ def data_tables(ds: Dataset, figures: Figures) -> dict[str, DataFrame]:
         "commitments_by_region": by_region,
         "commitments_by_country": by_country,
         "commitments_by_partner": figures.by_partner.loc[:, PARTNER_COLUMNS],
-        "commitments_by_pillar": figures.by_pillar.loc[:, PILLAR_COLUMNS],
+        "commitments_by_theme": figures.by_theme.loc[:, THEME_COLUMNS],
         "commitments_by_instrument": figures.by_instrument.loc[:, INSTRUMENT_COLUMNS],
         "commitments_by_region_year": _long(index, "region", "by_year", ["year", "committed", "actions"]),
         "commitments_by_region_partner": _long(index, "region", "by_partner", PARTNER_COLUMNS),
-        "commitments_by_region_pillar": _long(index, "region", "by_pillar", PILLAR_COLUMNS),
+        "commitments_by_region_theme": _long(index, "region", "by_theme", THEME_COLUMNS),
         "commitments_by_country_year": _long(index, "country", "by_year", ["year", "committed", "actions"]),
-        "ratings_by_criterion": figures.ratings.loc[:, RATING_COLUMNS],
-        "ratings_by_region": _long(index, "region", "ratings", RATING_COLUMNS),
-        "ratings_by_country": _long(index, "country", "ratings", RATING_COLUMNS),
+        "ratings_by_criterion": figures.ratings.loc[:, rating],
+        "ratings_by_region": _long(index, "region", "ratings", rating),
+        "ratings_by_country": _long(index, "country", "ratings", rating),
         "indicators": index.indicators.frame,
         "actions": _actions_table(ds, index)[0],
         "recommendations": _recommendations_table(ds, index),
@@ -839,7 +881,7 @@ def slice_tables(
     Region: ``totals`` (scope, committed, disbursed, actions, actions_without_amount, countries, regions, share,
     rank, of, regional_actions), ``actions``, ``commitments_by_year``, ``commitments_by_year_channel``,
     ``commitments_by_country`` (the countries table with names), ``commitments_by_partner``,
-    ``commitments_by_pillar``, ``ratings_by_criterion``, ``recommendations`` (scoped to the region or one of its
+    ``commitments_by_theme``, ``ratings_by_criterion``, ``recommendations`` (scoped to the region or one of its
     countries). Country: the same without ``commitments_by_country``, plus ``indicators``; its recommendations are
     those scoped to the country. Columns as in :func:`data_tables`.
     """
@@ -876,7 +918,7 @@ def slice_tables(
         scopes = {code}
     tables |= {
         "commitments_by_partner": sf.by_partner,
-        "commitments_by_pillar": sf.by_pillar,
+        "commitments_by_theme": sf.by_theme,
         "ratings_by_criterion": sf.ratings,
     }
     if sf.indicators is not None:
@@ -884,3 +926,77 @@ def slice_tables(
     recommendations = _recommendations_table(ds, index)
     tables["recommendations"] = recommendations.loc[recommendations["scope"].isin(scopes)].reset_index(drop=True)
     return tables
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Figures the publications print besides the tables
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def mean_rating(ratings: DataFrame) -> float | None:
+    """The mean score over every rating of a ratings table (criteria weighted by their number of ratings); None
+    when nothing is rated."""
+    n = ratings["n"].astype("float64")
+    if n.sum() == 0:
+        return None
+    means = ratings["mean"].astype("float64").fillna(0.0)
+    return float((means * n).sum() / n.sum())
+
+
+def upper_scores(ev: Evaluation) -> tuple[int, ...]:
+    """The scores of the upper half of the scale (above its middle): 3 and 4 on 1–4, 4 to 6 on 1–6."""
+    scale = ev.scale
+    middle = (scale.minimum + scale.maximum) / 2
+    return tuple(s for s in scale.scores if s > middle)
+
+
+def rating_summary(ratings: DataFrame, ev: Evaluation) -> DataFrame:
+    """A ratings table with ``upper_share``: the share of the ratings of each criterion in the upper half of the
+    scale (:func:`upper_scores`; NaN when the criterion is not rated), and ``best`` / ``worst``: the criterion with
+    the highest / lowest mean (ties: the first in the evaluation's order), False everywhere when nothing is
+    rated."""
+    n = ratings["n"].astype("float64")
+    upper = sum((ratings[f"score_{s}"].astype("float64") for s in upper_scores(ev)),
+                start=pd.Series(0.0, index=ratings.index))
+    out = ratings.assign(upper_share=np.divide(upper.to_numpy(), n.to_numpy(), out=np.full(len(n), np.nan),
+                                               where=n.to_numpy() > 0),
+                         best=False, worst=False)
+    means = out["mean"].astype("float64").where(n > 0)
+    if means.notna().any():
+        out.loc[means.idxmax(), "best"] = True
+        out.loc[means.idxmin(), "worst"] = True
+    return out
+
+
+def rated_actions(ds: Dataset, actions: DataFrame) -> int:
+    """How many of ``actions`` (rows of Dataset.actions) have at least one rating."""
+    if ds.ratings is None or not len(actions):
+        return 0
+    return int(actions["action_id"].astype(str).isin(ds.ratings["action_id"].astype(str)).sum())
+
+
+def regional_actions(ds: Dataset) -> int:
+    """Actions without a country (regional or multi-country actions), over the whole evaluation."""
+    return int(ds.actions["country"].isna().sum())
+
+
+def regional_committed(sf: ScopeFigures) -> float:
+    """A region's amount committed by its regional actions (those without a country): its total less its
+    countries' totals."""
+    if sf.countries is None:
+        return 0.0
+    return float(sf.totals.committed - float(sf.countries["committed"].astype("float64").sum()))
+
+
+def annex_actions(ds: Dataset, limit: int) -> tuple[DataFrame, int, bool]:
+    """The actions the synthesis's annex lists: every action when there are at most ``limit``, else the ``limit``
+    largest commitments (not reported counts as the smallest; ties by action_id); in year order, then committed
+    descending, then action_id. Returns (rows of Dataset.actions, number of actions, whether the list is cut)."""
+    actions = ds.actions
+    total = len(actions)
+    keyed = actions.assign(_c=pd.to_numeric(actions["committed"]).astype("float64").fillna(-1.0))
+    if total > limit:
+        keyed = keyed.sort_values(["_c", "action_id"], ascending=[False, True], kind="mergesort").head(limit)
+    chosen = (keyed.sort_values(["year", "_c", "action_id"], ascending=[True, False, True], kind="mergesort")
+              .drop(columns="_c"))
+    return chosen, total, total > limit

@@ -30,12 +30,23 @@ from typing import Any, Callable
 import pandas as pd
 
 from . import atomic, charts
-from .aggregate import Figures, country_figures, region_figures
+from .aggregate import (
+    Figures,
+    annex_actions,
+    country_figures,
+    mean_rating,
+    rated_actions,
+    rating_summary,
+    region_figures,
+    regional_actions,
+    regional_committed,
+    upper_scores,
+)
 from .assets import image_url
 from .errors import ReportgenError
 from .i18n import gettext_for, language_name
 from .markdown import render_markdown
-from .model import CHANNELS, CRITERIA, Dataset, Doc, is_missing, notice_of
+from .model import CRITERIA, Dataset, Doc, Term, is_missing, notice_of
 from .typography import Verbatim
 
 
@@ -77,16 +88,8 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
     return message
 
 
-CHANNEL_LABELS = {"bilateral": N_("bilateral"), "regional": N_("regional"), "multilateral": N_("multilateral")}
-PILLAR_LABELS = {"prevention": N_("prevention"), "protection": N_("protection"),
-                 "prosecution": N_("prosecution"), "partnership": N_("partnership")}
-CRITERION_LABELS = {"relevance": N_("relevance"), "coherence": N_("coherence"),
-                    "effectiveness": N_("effectiveness"), "efficiency": N_("efficiency"),
-                    "impact": N_("impact"), "sustainability": N_("sustainability")}
 PRIORITY_LABELS = {"high": N_("high priority"), "medium": N_("medium priority"), "low": N_("low priority")}
 TREND_LABELS = {"up": N_("rising"), "down": N_("falling"), "flat": N_("stable")}
-SCORE_LABELS = {1: N_("1 unsatisfactory"), 2: N_("2 partly satisfactory"), 3: N_("3 satisfactory"),
-                4: N_("4 very satisfactory")}
 OTHER_PARTNERS = N_("other partners")
 NOT_GIVEN = N_("not given")
 
@@ -343,13 +346,19 @@ class _Builder:
 
     def _labels(self) -> dict:
         t = self._
+        ev, lang = self.ev, self.lang
+
+        def label(term: Term) -> str:
+            return term.label.get(lang) or term.code
+
         return {
-            "channel": {k: t(v) for k, v in CHANNEL_LABELS.items()},
-            "pillar": {k: t(v) for k, v in PILLAR_LABELS.items()},
-            "criterion": {k: t(v) for k, v in CRITERION_LABELS.items()},
+            "channel": {term.code: label(term) for term in ev.channels},
+            "theme": {term.code: label(term) for term in ev.themes},
+            "criterion": {term.code: label(term) for term in ev.criteria},
             "priority": {k: t(v) for k, v in PRIORITY_LABELS.items()},
             "trend": {k: t(v) for k, v in TREND_LABELS.items()},
-            "score": {k: t(v) for k, v in SCORE_LABELS.items()},
+            "score": {s: (f"{s} {ev.scale.labels[s][lang]}" if lang in ev.scale.labels.get(s, {}) else str(s))
+                      for s in ev.scale.scores},
             "other_partners": t(OTHER_PARTNERS),
             "not_given": t(NOT_GIVEN),
         }
@@ -398,6 +407,27 @@ class _Builder:
                 "href": Verbatim(href_of(Doc(other_lang, doc.kind, doc.code), frm=doc)),
             })
         series = self._("Evaluation no. %(number)s") % {"number": ev.id}
+        scale = ev.scale
+
+        def scale_label(score: int) -> str:
+            return scale.labels.get(score, {}).get(lang, "")
+
+        vocabulary = {
+            "themes": [{"code": term.code, "label": term.label.get(lang) or term.code,
+                        "description": term.description.get(lang, "")} for term in ev.themes],
+            "themes_title": ev.themes_title.get(lang, "") or self._("Themes"),
+            "criteria": [{"code": term.code, "label": term.label.get(lang) or term.code,
+                          "definition": term.description.get(lang, "")} for term in ev.criteria],
+            "dac_criteria": ev.criterion_codes == CRITERIA,
+            "channels": [{"code": term.code, "label": term.label.get(lang) or term.code,
+                          "description": term.description.get(lang, "")} for term in ev.channels],
+            "scale": {"min": scale.minimum, "max": scale.maximum, "min_label": scale_label(scale.minimum),
+                      "max_label": scale_label(scale.maximum),
+                      "labels": [{"score": s, "label": scale_label(s)} for s in scale.scores],
+                      "labelled": all(scale_label(s) for s in scale.scores),
+                      "upper": [{"score": s, "label": scale_label(s)} for s in upper_scores(ev)]},
+            "funder": ev.funder.get(lang, ""),
+        }
         return {
             "lang": lang,
             "kind": doc.kind,
@@ -423,6 +453,7 @@ class _Builder:
             "public_url": Verbatim(self.s.public_url),
             "notice": notice_of(ev, lang),
             "labels": self.labels,
+            "vocabulary": vocabulary,
             "links": {
                 "index": Verbatim(f"{self.root}index.html"),
                 "synthesis": Verbatim(href_of(Doc(lang, "synthesis"), frm=doc)),
@@ -439,6 +470,7 @@ class _Builder:
                 for r in by_year.itertuples(index=False)]
 
     def year_channel(self, table: pd.DataFrame) -> dict:
+        CHANNELS = self.ev.channel_codes  # noqa: N806
         years = sorted({int(y) for y in table["year"]})
         grid = {(int(r.year), str(r.channel)): (_num(r.committed) or 0.0, int(r.actions))
                 for r in table.itertuples(index=False)}
@@ -468,25 +500,27 @@ class _Builder:
                      "share": committed / total if total else 0.0}
         return {"rows": shown, "other": other, "count": len(rows)}
 
-    def pillar_rows(self, table: pd.DataFrame) -> list[dict]:
-        return [{"pillar": str(r.pillar), "label": self.labels["pillar"].get(str(r.pillar), str(r.pillar)),
+    def theme_rows(self, table: pd.DataFrame) -> list[dict]:
+        return [{"theme": str(r.theme), "label": self.labels["theme"].get(str(r.theme), str(r.theme)),
                  "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
                 for r in table.itertuples(index=False)]
 
     def rating_rows(self, table: pd.DataFrame) -> dict:
         rows = []
-        for r in table.itertuples(index=False):
-            n = int(r.n)
-            scores = [int(getattr(r, f"score_{s}")) for s in (1, 2, 3, 4)]
-            rows.append({"criterion": str(r.criterion),
-                         "label": self.labels["criterion"].get(str(r.criterion), str(r.criterion)),
-                         "mean": _num(r.mean) if n else None, "n": n, "scores": scores,
-                         "satisfactory": (scores[2] + scores[3]) / n if n else None})
-        rated = [r for r in rows if r["mean"] is not None]
-        best = max(rated, key=lambda r: (r["mean"], -CRITERIA.index(r["criterion"]))) if rated else None
-        worst = min(rated, key=lambda r: (r["mean"], CRITERIA.index(r["criterion"]))) if rated else None
-        return {"rows": rows, "rated": bool(rated), "best": best, "worst": worst,
-                "max_n": max((r["n"] for r in rows), default=0)}
+        best = worst = None
+        scores_of = self.ev.scale.scores
+        for r in rating_summary(table, self.ev).to_dict("records"):
+            n = int(r["n"])
+            row = {"criterion": str(r["criterion"]),
+                   "label": self.labels["criterion"].get(str(r["criterion"]), str(r["criterion"])),
+                   "mean": _num(r["mean"]) if n else None, "n": n,
+                   "scores": [int(r[f"score_{s}"]) for s in scores_of],
+                   "satisfactory": _num(r["upper_share"]) if n else None}
+            rows.append(row)
+            best = row if r["best"] else best
+            worst = row if r["worst"] else worst
+        return {"rows": rows, "rated": best is not None, "best": best, "worst": worst,
+                "max_n": max((r["n"] for r in rows), default=0), "mean": mean_rating(table)}
 
     def action_rows(self, actions: pd.DataFrame) -> list[dict]:
         rows = []
@@ -505,8 +539,8 @@ class _Builder:
                 "channel_label": self.labels["channel"].get(str(r.channel), str(r.channel)),
                 "instrument": _text(r.instrument),
                 "partner": _text(r.partner),
-                "pillars": [p for p in _text(r.pillars).split(";") if p],
-                "pillar_labels": [self.labels["pillar"].get(p, p) for p in _text(r.pillars).split(";") if p],
+                "themes": [p for p in _text(r.themes).split(";") if p],
+                "theme_labels": [self.labels["theme"].get(p, p) for p in _text(r.themes).split(";") if p],
                 "committed": _num(r.committed),
                 "disbursed": _num(r.disbursed),
             })
@@ -549,9 +583,7 @@ class _Builder:
         """Facts the data note states (its sentences are in the template); ``scoped``: the publication's actions."""
         ds = self.ds
         scope_kind = self.doc.kind
-        rated = 0
-        if ds.ratings is not None and len(scoped):
-            rated = int(scoped["action_id"].astype(str).isin(ds.ratings["action_id"].astype(str)).sum())
+        rated = rated_actions(ds, scoped)
         # The data tables read (narrative texts and images are not sources of figures).
         files = sorted(f.rsplit("/", 1)[-1] for f in ds.source_files if "/" not in f.strip("/"))
         sources = []
@@ -567,6 +599,7 @@ class _Builder:
             "disbursed": _num(totals.disbursed),
             "regional_actions": regional_actions,
             "rated_actions": rated,
+            "dataset_rated": ds.ratings is not None and len(ds.ratings) > 0,
             "notice": self.notice_parts,
             "pdf_attachment": self.s.pdf_variant.startswith("pdf/a-3"),
         }
@@ -624,7 +657,7 @@ class _Builder:
                 "rank": sf.rank,
                 "top_countries": top,
                 "href": self.link("region", code),
-                "mean_rating": _mean_rating(sf.ratings),
+                "mean_rating": mean_rating(sf.ratings),
             })
         countries = []
         for r in fig.by_country.head(self.s.top_countries).itertuples(index=False):
@@ -641,22 +674,13 @@ class _Builder:
                      "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
                     for r in fig.by_channel.itertuples(index=False)]
         partners = self.partner_rows(fig.by_partner, total)
-        pillars = self.pillar_rows(fig.by_pillar)
+        themes = self.theme_rows(fig.by_theme)
         ratings = self.rating_rows(fig.ratings)
 
         # Annex: every action when few, else the largest, in year order.
-        actions = ds.actions.copy()
-        n_actions = len(actions)
-        limit = self.s.max_annex_rows
-        if n_actions > limit:
-            keyed = actions.assign(_c=pd.to_numeric(actions["committed"]).astype("float64").fillna(-1.0))
-            chosen = keyed.sort_values(["_c", "action_id"], ascending=[False, True], kind="mergesort").head(limit)
-            actions = chosen.drop(columns="_c")
-        actions = actions.assign(_c=pd.to_numeric(actions["committed"]).astype("float64").fillna(-1.0)) \
-            .sort_values(["year", "_c", "action_id"], ascending=[True, False, True], kind="mergesort") \
-            .drop(columns="_c")
+        actions, n_actions, truncated = annex_actions(ds, self.s.max_annex_rows)
         annex = {"rows": self.action_rows(actions), "total": n_actions, "shown": len(actions),
-                 "truncated": n_actions > limit}
+                 "truncated": truncated}
 
         narrative = self.ds.narratives.get((self.lang, "synthesis", None)) or ""
         parts = split_narrative(narrative)
@@ -667,7 +691,7 @@ class _Builder:
         country_codes = [{"code": c, "name": self.country_name(c), "href": self.link("country", c)} for c in codes]
 
         no_amount_regions = [r for r in regions if r["actions_without_amount"]]
-        regional_total = int(ds.actions["country"].isna().sum())
+        regional_total = regional_actions(ds)
 
         by_year = fig.by_year
         lbl = self.labels
@@ -676,7 +700,7 @@ class _Builder:
                 "stacked_bar_svg",
                 categories=[str(r["year"]) for r in yc["rows"]],
                 series={_cap(lbl["channel"][c]): [r["amounts"][i] for r in yc["rows"]]
-                        for i, c in enumerate(CHANNELS)},
+                        for i, c in enumerate(self.ev.channel_codes)},
                 currency=self.ev.currency, lang=self.lang),
                 "summary": self.key_series(by_year)},
             "regions": {**self.chart(
@@ -690,12 +714,13 @@ class _Builder:
                 values=[p["committed"] or 0.0 for p in partners["rows"]],
                 currency=self.ev.currency, lang=self.lang),
                 "top": partners["rows"][0] if partners["rows"] else None},
-            "pillars": {**self.chart(
-                "hbar_svg",
-                labels=[_cap(p["label"]) for p in pillars], values=[p["committed"] or 0.0 for p in pillars],
-                currency=self.ev.currency, lang=self.lang),
-                "top": max(pillars, key=lambda p: p["committed"] or 0.0) if pillars else None},
         }
+        if themes:
+            charts["themes"] = {**self.chart(
+                "hbar_svg",
+                labels=[_cap(p["label"]) for p in themes], values=[p["committed"] or 0.0 for p in themes],
+                currency=self.ev.currency, lang=self.lang),
+                "top": max(themes, key=lambda p: p["committed"] or 0.0)}
         data_note = self.data_note(t, regional_total, ds.actions)
         return {
             "doc_title": self.ev.title.get(self.lang, ""),
@@ -710,7 +735,7 @@ class _Builder:
             "top_countries": countries,
             "countries_count": int(t.countries),
             "partners": partners,
-            "pillars": pillars,
+            "themes": themes,
             "ratings": ratings,
             "recommendations": self.recommendations(None),
             "annex": annex,
@@ -739,7 +764,7 @@ class _Builder:
                                   "share_of_region": _num(c.share_of_region), "href": self.link("country", cc)})
         members = set(ds.countries.loc[ds.countries["region"].astype(str) == code, "country"].astype(str))
         partners = self.partner_rows(sf.by_partner, float(t.committed))
-        pillars = self.pillar_rows(sf.by_pillar)
+        themes = self.theme_rows(sf.by_theme)
         years = self.year_rows(sf.by_year)
         charts = {
             "by_year": {**self.chart(
@@ -760,10 +785,11 @@ class _Builder:
             "of": sf.of,
             "countries": countries,
             "regional_actions": int(sf.regional_actions),
+            "regional_committed": regional_committed(sf),
             "by_year": years,
             "year_channel": self.year_channel(sf.by_year_channel),
             "partners": partners,
-            "pillars": pillars,
+            "themes": themes,
             "ratings": self.rating_rows(sf.ratings),
             "narrative": self.narrative("region", code),
             "recommendations": self.recommendations({code, *members}),
@@ -836,9 +862,9 @@ class _Builder:
         r = ratings[ratings["action_id"].astype(str).isin(ids) & ratings["comment"].notna()]
         out = []
         order = {a: i for i, a in enumerate(ids)}
+        criteria = {code: i for i, code in enumerate(self.ev.criterion_codes)}
         for row in sorted(r.itertuples(index=False), key=lambda x: (order[str(x.action_id)],
-                                                                     CRITERIA.index(str(x.criterion))
-                                                                     if str(x.criterion) in CRITERIA else 9)):
+                                                                     criteria.get(str(x.criterion), 9999))):
             text = _text(row.comment).strip()
             if text:
                 out.append({"action_id": str(row.action_id), "criterion": str(row.criterion),
@@ -853,14 +879,6 @@ def _totals(t) -> dict:
     return {"committed": float(t.committed), "disbursed": float(t.disbursed), "actions": int(t.actions),
             "actions_without_amount": int(t.actions_without_amount), "countries": int(t.countries),
             "regions": int(t.regions)}
-
-
-def _mean_rating(ratings: pd.DataFrame) -> float | None:
-    n = ratings["n"].astype("float64")
-    if n.sum() == 0:
-        return None
-    means = ratings["mean"].astype("float64").fillna(0.0)
-    return float((means * n).sum() / n.sum())
 
 
 def _cap(text: str) -> str:

@@ -68,6 +68,7 @@ class Field:
     reference: str | None = None  # "regions.region", "countries.country", "actions.action_id", "indicators", "scope"
     country_code: bool = False  # an ISO 3166-1 alpha-3 code (or XKX)
     rule: str = ""  # the contract for this column in one sentence, for docs (generated when empty)
+    vocabulary: str | None = None  # the key of evaluation.yaml that declares the allowed values (or the bounds)
 
     @property
     def per_language(self) -> bool:
@@ -211,14 +212,26 @@ def parse_integer(text: str) -> int | None | CellError:
     return int(value)
 
 
-def parse_list(text: str, allowed: tuple[str, ...]) -> str | None | CellError:
-    """``;``-separated values of ``allowed``, any case and spacing; normalised to ``allowed`` order, no duplicates."""
+def parse_list(text: str, allowed: tuple[str, ...], vocabulary: str | None = None) -> str | None | CellError:
+    """``;``-separated values of ``allowed``, any case and spacing; normalised to ``allowed`` order, no duplicates.
+
+    ``vocabulary``: the key of evaluation.yaml that declares ``allowed`` (named in the message, with the fix)."""
     items = [item.strip().lower() for item in text.split(LIST_SEPARATOR)]
     items = [item for item in items if item]
     if not items:
         return None
     for item in items:
         if item not in allowed:
+            if vocabulary and not allowed:
+                return CellError("allowed", f"has {quote(item)}, but evaluation.yaml declares no {vocabulary}: "
+                                 f"declare it under '{vocabulary}' in evaluation.yaml, or leave the cell empty")
+            if vocabulary:
+                return CellError(
+                    "allowed",
+                    f"has {quote(item)}, which is not declared under '{vocabulary}' in evaluation.yaml (declared: "
+                    f"{', '.join(allowed)})" + hint(did_you_mean(item, allowed))
+                    + f"; correct the cell or declare {quote(item)} under '{vocabulary}'",
+                )
             return CellError(
                 "allowed",
                 f"must be one or more of {', '.join(allowed)} separated by ';', got {quote(item)}"
@@ -239,7 +252,7 @@ def parse_cell(field: Field, text: str) -> object:
     if not value:
         return None
     if field.kind == "list":
-        return parse_list(value, field.allowed)
+        return parse_list(value, field.allowed, field.vocabulary)
     if field.kind == "enum" and value.lower() in field.allowed:
         return value.lower()
     return value

@@ -18,8 +18,12 @@ if TYPE_CHECKING:  # pandas is imported by the stages that need it: `reportgen s
 #: The one home of this list: validation, the command line, the templates and the workflow's wildcards use it.
 LANGUAGES = tuple(sorted(p.parent.parent.name
                          for p in (Path(__file__).parent / "locale").glob("*/LC_MESSAGES/messages.po")))
+# The default vocabulary of an evaluation (evaluation.yaml may declare its own: see reportgen.vocabulary).
 CHANNELS = ("bilateral", "regional", "multilateral")
+#: The themes a legacy dataset speaks of when its actions table has a ``pillars`` column and evaluation.yaml
+#: declares no ``themes`` (the four pillars of the fight against trafficking in human beings).
 PILLARS = ("prevention", "protection", "prosecution", "partnership")
+#: The six OECD DAC criteria, the default criteria.
 CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
 PRIORITIES = ("high", "medium", "low")
 
@@ -58,6 +62,30 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Term:
+    """One code of the evaluation's vocabulary (a theme, a criterion, a channel) with its texts per language.
+
+    ``description`` is a theme's or channel's description, a criterion's definition (empty when not given)."""
+
+    code: str
+    label: dict[str, str]
+    description: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The scores ratings.csv may use: ``minimum`` to ``maximum``, with optional labels per score and language."""
+
+    minimum: int = 1
+    maximum: int = 4
+    labels: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def scores(self) -> tuple[int, ...]:
+        return tuple(range(self.minimum, self.maximum + 1))
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """evaluation.yaml, checked."""
 
@@ -72,6 +100,25 @@ class Evaluation:
     period_end: int
     currency: str  # ISO 4217
     indicators: dict[str, Indicator] = field(default_factory=dict)
+    # The vocabulary (reportgen.vocabulary fills the defaults of the keys evaluation.yaml leaves out).
+    themes: tuple[Term, ...] = ()  # empty: the evaluation has no themes
+    themes_title: dict[str, str] = field(default_factory=dict)  # lang -> name of the dimension; empty: generic
+    criteria: tuple[Term, ...] = ()
+    scale: Scale = field(default_factory=Scale)
+    channels: tuple[Term, ...] = ()
+    funder: dict[str, str] = field(default_factory=dict)  # lang -> who funds the actions; empty: neutral wording
+
+    @property
+    def theme_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.themes)
+
+    @property
+    def criterion_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.criteria)
+
+    @property
+    def channel_codes(self) -> tuple[str, ...]:
+        return tuple(t.code for t in self.channels)
 
 
 def notice_of(ev, lang: str) -> str | None:
@@ -93,9 +140,10 @@ class Dataset:
       the override of countries.csv or the CLDR name in that language).
     - ``actions``: action_id, title, country (str or NA for a regional/multi-country action), region (str, always
       filled: the country's region when country is given), channel, instrument (str or NA), partner,
-      pillars (str, normalised ``;``-joined in PILLARS order, e.g. "prevention;protection"), year (Int64),
+      themes (str, normalised ``;``-joined in the order of the evaluation's themes, e.g.
+      "prevention;protection"; NA when none), year (Int64),
       committed (Float64, NA when not reported), disbursed (Float64, NA when not given).
-    - ``ratings``: action_id, criterion, score (Int64 1–4), comment (str or NA).
+    - ``ratings``: action_id, criterion, score (Int64, on the evaluation's scale), comment (str or NA).
     - ``recommendations``: rec_id, scope (str: "global", a region code or a country code),
       scope_kind ("global" | "region" | "country"), priority, addressee, text_{lang} (str).
     - ``indicators``: country, indicator, year (Int64), value (Float64), source (str).

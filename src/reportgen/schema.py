@@ -10,7 +10,7 @@ of the problems (:func:`explain`) and write ``docs/dataset.md`` (:func:`render_d
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pandas as pd
@@ -85,7 +85,7 @@ class Key:
     """One key of evaluation.yaml."""
 
     name: str
-    kind: Literal["text", "languages", "per_language", "month", "year", "currency", "indicators"]
+    kind: Literal["text", "languages", "per_language", "month", "year", "currency", "indicators", "terms", "scale"]
     required: bool
     description: str
     example: str
@@ -106,6 +106,32 @@ EVALUATION_KEYS: tuple[Key, ...] = (
     Key("period_start", "year", True, "First year of the period evaluated (a number, no quotes).", "2007"),
     Key("period_end", "year", True, "Last year of the period evaluated, ≥ period_start.", "2011"),
     Key("currency", "currency", True, "ISO 4217 code of every amount of the dataset.", "EUR"),
+    Key("funder", "per_language", False,
+        "Who funds the actions, one text per language, as sentences use it (`la France`, `le Japon`, `l'Union "
+        "européenne`: reportgen writes `de la France`, `du Japon`, `de l'Union européenne`). Absent: neutral "
+        "wording (`the funder`).", "{fr: la France, en: France}"),
+    Key("themes", "terms", False,
+        "The themes the actions serve (sectors, pillars, axes of a strategy): an ordered map code → `{label: "
+        "{lang: text}, description: {lang: text}}` (description optional), used by the column `themes` of "
+        "actions.csv and shown in this order. Absent: no themes, unless actions.csv has the historical column "
+        "`pillars` (then the four pillars of the fight against trafficking: prevention, protection, prosecution, "
+        "partnership).", "{prevention: {label: {fr: prévention, en: prevention}}}"),
+    Key("themes_title", "per_language", False,
+        "The name of the themes in headings, one text per language. Absent: `Themes`.",
+        "{fr: Piliers de la lutte contre la traite, en: Pillars of the fight against trafficking}"),
+    Key("criteria", "terms", False,
+        "The evaluation criteria ratings.csv may use, in the order publications show them: an ordered map code → "
+        "`{label: {lang: text}, definition: {lang: text}}` (definition optional). Absent: the six OECD DAC "
+        "criteria (relevance, coherence, effectiveness, efficiency, impact, sustainability) with standard "
+        "definitions.", "{relevance: {label: {fr: pertinence, en: relevance}, definition: {fr: …, en: …}}}"),
+    Key("scale", "scale", False,
+        "The scores ratings.csv may use: `{min: whole number, max: whole number, labels: {score: {lang: text}}}` "
+        "(labels optional; min ≤ max). Absent: 1 (unsatisfactory) to 4 (very satisfactory).",
+        "{min: 1, max: 6, labels: {1: {fr: très insuffisant}, 6: {fr: excellent}}}"),
+    Key("channels", "terms", False,
+        "How funding goes, the values of the column `channel` of actions.csv: an ordered map code → `{label: "
+        "{lang: text}, description: {lang: text}}`. Absent: bilateral, regional, multilateral.",
+        "{bilateral: {label: {fr: bilatéral, en: bilateral}, description: {fr: …, en: …}}}"),
     Key("indicators", "indicators", False,
         "Context indicators used in indicators.csv: a map code → `{unit: text, label: {lang: text}}`, "
         "one label per language; codes are letters, digits, `_`, `-` or `.`.",
@@ -208,11 +234,16 @@ TABLES: dict[str, Table] = {
                 Field("region", "code", "Region of the action (a `region` of regions); required when `country` is "
                       "empty; when both are given, the country's region.", "west-africa", pattern=REGION_CODE,
                       pattern_hint=_REGION_HINT, reference="regions.region"),
-                Field("channel", "enum", "How the funding went.", "bilateral", required=True, allowed=CHANNELS),
+                Field("channel", "enum", "How the funding went: a code declared under `channels` in "
+                      "evaluation.yaml.", "bilateral", required=True, allowed=CHANNELS, vocabulary="channels"),
                 Field("instrument", "text", "Funding instrument.", "FSP", column_required=False),
                 Field("partner", "text", "Implementing partner.", "UNODC", required=True),
-                Field("pillars", "list", "Pillars of the fight against trafficking the action serves.",
-                      "prevention;protection", required=True, allowed=PILLARS),
+                Field("themes", "list", "Themes the action serves: codes declared under `themes` in "
+                      "evaluation.yaml, separated by `;`.", "prevention;protection", column_required=False,
+                      allowed=PILLARS, vocabulary="themes"),
+                Field("pillars", "list", "The historical name of `themes`: without `themes` in evaluation.yaml, "
+                      "the four pillars of the fight against trafficking.", "prevention;protection",
+                      required=True, column_required=False, allowed=PILLARS, vocabulary="themes"),
                 Field("year", "integer", "Year of the funding decision.", "2009", required=True,
                       within_period=True),
                 Field("committed", "amount", "Amount committed, in the evaluation's currency; empty when not "
@@ -235,13 +266,15 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
-            "ratings", False, "The evaluators' scores of actions on the OECD DAC criteria.",
+            "ratings", False, "The evaluators' scores of actions on the evaluation's criteria.",
             (
                 Field("action_id", "text", "The rated action (an `action_id` of actions).", "A-001", required=True,
                       reference="actions.action_id"),
-                Field("criterion", "enum", "Evaluation criterion.", "effectiveness", required=True, allowed=CRITERIA),
-                Field("score", "integer", "Score from 1 (poor) to 4 (very good).", "3", required=True, minimum=1,
-                      maximum=4),
+                Field("criterion", "enum", "Evaluation criterion: a code declared under `criteria` in "
+                      "evaluation.yaml.", "effectiveness", required=True, allowed=CRITERIA, vocabulary="criteria"),
+                Field("score", "integer", "Score on the evaluation's `scale` (evaluation.yaml; by default from 1, "
+                      "unsatisfactory, to 4, very satisfactory).", "3", required=True, minimum=1, maximum=4,
+                      vocabulary="scale"),
                 Field("comment", "text", "Evaluators' comment.", "Bonne appropriation", column_required=False),
             ),
             (("action_id", "criterion", "score", "comment"), ("A-001", "relevance", "4", ""),
@@ -281,6 +314,34 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
+
+
+
+def tables_for(*, channels: tuple[str, ...] | None = None, criteria: tuple[str, ...] | None = None,
+               scale: tuple[int, int] | None = None, themes: tuple[str, ...] | None = None,
+               legacy_pillars: bool = False, unchecked_themes: bool = False) -> dict[str, Table]:
+    """The tables of a dataset whose evaluation.yaml declares its vocabulary: the allowed channels, criteria and
+    themes and the scale's bounds replace the defaults (None: the default, e.g. when that key is broken).
+
+    ``legacy_pillars``: the actions table's ``pillars`` column speaks the legacy vocabulary (no ``themes`` declared);
+    otherwise ``pillars`` is read as the old name of ``themes``."""
+    def adapt(f: Field) -> Field:
+        if f.vocabulary == "channels" and channels is not None:
+            return replace(f, allowed=channels)
+        if f.vocabulary == "criteria" and criteria is not None:
+            return replace(f, allowed=criteria)
+        if f.vocabulary == "scale" and scale is not None:
+            return replace(f, minimum=scale[0], maximum=scale[1])
+        if f.vocabulary == "themes" and unchecked_themes:  # evaluation.yaml's themes are broken: reported there
+            return replace(f, kind="text", allowed=(), required=False)
+        if f.vocabulary == "themes" and themes is not None:
+            if f.name == "pillars" and legacy_pillars:
+                return f
+            return replace(f, allowed=themes, required=False)
+        return f
+
+    return {name: replace(table, fields=tuple(adapt(f) for f in table.fields)) for name, table in TABLES.items()}
+
 
 NARRATIVE_FILES = (
     ("narrative/{lang}/synthesis.md", "Text of the synthesis."),
@@ -445,8 +506,15 @@ def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | N
             return f"must be {f.pattern_hint}, got {quote(value)}, which is not an ISO code" + hint(
                 describe(code) if code and code != value else None
             )
+        if f.vocabulary:
+            return (f"{quote(value)} is not declared under '{f.vocabulary}' in evaluation.yaml (declared: "
+                    f"{', '.join(f.allowed)})" + hint(did_you_mean(value, f.allowed))
+                    + f"; correct the cell or declare {quote(value)} under '{f.vocabulary}'")
         return f"must be one of {', '.join(f.allowed)}, got {quote(value)}" + hint(did_you_mean(value, f.allowed))
     if rule == "range":
+        if f.vocabulary == "scale":
+            return (f"must be a score of the evaluation's scale, {f.minimum:g} to {f.maximum:g} (evaluation.yaml "
+                    f"'scale'), got {quote(value)}; correct the score or widen the scale")
         if f.within_period and ctx.period:
             lo, hi = ctx.period
             return f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}"

@@ -10,7 +10,7 @@ problems to ``validation.json`` and ``validation.html``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +21,7 @@ from .errors import Problem, has_errors, sort_key
 from .fields import Field, did_you_mean, hint, parse_column, preview, quote
 from .iso3166 import country_name, describe, suggest_country
 from .load import RawTable, list_files, problem, read_table, read_text, read_yaml
-from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator
+from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator, Scale, Term
 from .schema import (
     EVALUATION_KEY_NAMES,
     GLOBAL_SCOPE,
@@ -35,6 +35,7 @@ from .schema import (
     Table,
     explain,
     run_checks,
+    tables_for,
 )
 
 EVALUATION_FILE = "evaluation.yaml"
@@ -45,7 +46,7 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
     "regions": ("region", "name_{lang}"),
     "countries": ("country", "region", "name_{lang}"),
-    "actions": ("action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
+    "actions": ("action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year",
                 "committed", "disbursed"),
     "ratings": ("action_id", "criterion", "score", "comment"),
     "recommendations": ("rec_id", "scope", "scope_kind", "priority", "addressee", "text_{lang}"),
@@ -98,6 +99,11 @@ class EvaluationCheck:
     languages: tuple[str, ...] | None = None
     period: tuple[int, int] | None = None
     indicators: dict[str, Indicator] | None = None
+    themes: tuple[str, ...] | None = None  # the codes declared (None: absent or broken)
+    criteria: tuple[str, ...] | None = None
+    channels: tuple[str, ...] | None = None
+    scale: tuple[int, int] | None = None
+    themes_declared: bool = False
     evaluation: Evaluation | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -226,6 +232,17 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
             report("allowed", ("currency",), f"must be an ISO 4217 code such as EUR or USD, got {quote(currency)}"
                    + hint(did_you_mean(currency, sorted(list_currencies()), cutoff=0.7)), currency)
     out.indicators = _check_indicators(data.get("indicators"), out.languages, report)
+    funder = texts("funder", False)
+    themes_title = texts("themes_title", False)
+    themes = _check_terms("themes", data.get("themes"), out.languages, report, description="description")
+    criteria = _check_terms("criteria", data.get("criteria"), out.languages, report, description="definition")
+    channels = _check_terms("channels", data.get("channels"), out.languages, report, description="description")
+    scale = _check_scale(data.get("scale"), out.languages, report)
+    out.themes = None if themes is None else tuple(t.code for t in themes)
+    out.criteria = None if criteria is None else tuple(t.code for t in criteria)
+    out.channels = None if channels is None else tuple(t.code for t in channels)
+    out.scale = None if scale is None else (scale.minimum, scale.maximum)
+    out.themes_declared = "themes" in data
 
     if not has_errors(problems):
         out.evaluation = Evaluation(
@@ -240,8 +257,152 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
             period_end=int(end),  # type: ignore[arg-type]
             currency=str(currency),
             indicators=out.indicators or {},
+            **_vocabulary(tuple(languages), funder or {}, themes_title or {}, themes, criteria, channels, scale),
         )
     return out
+
+
+def _vocabulary(languages: tuple[str, ...], funder: dict[str, str], themes_title: dict[str, str],
+                themes: tuple[Term, ...] | None, criteria: tuple[Term, ...] | None,
+                channels: tuple[Term, ...] | None, scale: Scale | None) -> dict:
+    """The vocabulary fields of the Evaluation: what evaluation.yaml declares, the defaults for the rest (the
+    themes of a legacy ``pillars`` column are set when the actions table is known, see :func:`build_dataset`)."""
+    # Imported here, not at the top: the defaults read the translation catalogues, which `reportgen validate`
+    # needs only for a dataset without error (start-up time of the command).
+    from . import vocabulary
+
+    return {
+        "funder": funder,
+        "themes": themes or (),
+        "themes_title": themes_title,
+        "criteria": criteria if criteria is not None else vocabulary.default_criteria(languages, funder),
+        "channels": channels if channels is not None else vocabulary.default_channels(languages),
+        "scale": scale if scale is not None else vocabulary.default_scale(languages),
+    }
+
+
+VOCABULARY_CODE = r"[a-z0-9][a-z0-9_.-]{0,59}"
+_TERM_EXAMPLE = {"themes": "{prevention: {label: {fr: Prévention, en: Prevention}}}",
+                 "criteria": "{relevance: {label: {fr: pertinence, en: relevance}, definition: {fr: …, en: …}}}",
+                 "channels": "{bilateral: {label: {fr: bilatéral, en: bilateral}, description: {fr: …, en: …}}}"}
+
+
+def _per_language(value: object, path: tuple[str, ...], languages: tuple[str, ...] | None, report,
+                  what: str) -> dict[str, str] | None:
+    """A map language → text under ``path`` (a label, a description): one problem per missing language."""
+    if not isinstance(value, dict):
+        report("required" if value is None else "type", path,
+               f"must give the {what} in each language, e.g. {{fr: …, en: …}}, got {quote(value)}", value)
+        return None
+    texts: dict[str, str] = {}
+    for lang, text in value.items():
+        if languages is not None and lang not in languages:
+            report("ignored_language", (*path, str(lang)), f"is ignored: {lang} is not in the languages of "
+                   "evaluation.yaml", lang)
+        elif not isinstance(text, str) and text is not None:
+            report("type", (*path, str(lang)), f"must be a text, got {quote(text)}", text)
+        elif isinstance(text, str) and text.strip():
+            texts[str(lang)] = text.strip()
+    for lang in languages or ():
+        if lang not in texts:
+            report("missing_language", (*path, lang), f"is missing: give the {what} in {LANGUAGE_NAMES[lang]}")
+    return texts
+
+
+def _check_terms(key: str, value: object, languages: tuple[str, ...] | None, report, *,
+                 description: str) -> tuple[Term, ...] | None:
+    """``themes``, ``criteria`` or ``channels``: an ordered map code → {label: {lang: text}, description or
+    definition: {lang: text}}. None when absent (the default applies) or unusable (checks using it are skipped)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        report("type", (key,), f"must map each code to its label (and {description}), e.g. {_TERM_EXAMPLE[key]}, "
+               f"got {quote(value)}", value)
+        return None
+    if not value and key != "themes":
+        report("required", (key,), f"must declare at least one code, e.g. {_TERM_EXAMPLE[key]}; or leave the key "
+               "out for the default")
+        return None
+    terms: list[Term] = []
+    broken = False
+    for code, spec in list(value.items())[:200]:
+        path = (key, str(code))
+        if not isinstance(code, str) or not re.fullmatch(VOCABULARY_CODE, code):
+            report("pattern", path, "must be a code of lower-case letters, digits, '_', '-' or '.' (the tables "
+                   f"use this code), got {quote(code)}", code)
+            broken = True
+            continue
+        if not isinstance(spec, dict):
+            report("type", path, f"must be {{label: {{fr: …, en: …}}, {description}: {{fr: …, en: …}}}}, got "
+                   f"{quote(spec)}", spec)
+            broken = True
+            continue
+        for sub in spec:
+            if sub not in ("label", description):
+                report("unknown_key", (*path, str(sub)), f"is not a key of {key} (label, {description})"
+                       + hint(did_you_mean(str(sub), ("label", description))), sub)
+        label = _per_language(spec.get("label"), (*path, "label"), languages, report, "label")
+        text = spec.get(description)
+        described = {} if text is None else _per_language(text, (*path, description), languages, report,
+                                                           description)
+        terms.append(Term(code, label or {}, described or {}))
+    if len(value) > 200:
+        report("range", (key,), f"declares {len(value)} codes; at most 200", len(value))
+    return None if broken else tuple(terms)
+
+
+MAX_SCALE = 100
+
+
+def _check_scale(value: object, languages: tuple[str, ...] | None, report) -> Scale | None:
+    """``scale``: {min: int, max: int, labels: {score: {lang: text}}} (labels optional)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        report("type", ("scale",), f"must be {{min: 1, max: 4, labels: {{1: {{fr: …, en: …}}}}}}, got {quote(value)}",
+               value)
+        return None
+    for sub in value:
+        if sub not in ("min", "max", "labels"):
+            report("unknown_key", ("scale", str(sub)), "is not a key of scale (min, max, labels)"
+                   + hint(did_you_mean(str(sub), ("min", "max", "labels"))), sub)
+    bounds: list[int | None] = []
+    for sub in ("min", "max"):
+        number = value.get(sub)
+        if number is None:
+            report("required", ("scale", sub), f"is missing: give the {'lowest' if sub == 'min' else 'highest'} "
+                   "score as a whole number, e.g. min: 1, max: 4")
+            bounds.append(None)
+        elif not _is_int(number) or not 0 <= number <= 1000:
+            report("type", ("scale", sub), f"must be a whole number from 0 to 1000, got {quote(number)}", number)
+            bounds.append(None)
+        else:
+            bounds.append(number)
+    low, high = bounds
+    if low is None or high is None:
+        return None
+    if low > high:
+        report("range", ("scale", "max"), f"must not be smaller than scale.min ({low}), got {high}; swap them", high)
+        return None
+    if high - low > MAX_SCALE:
+        report("range", ("scale", "max"), f"gives {high - low + 1} scores; a scale has at most {MAX_SCALE + 1}",
+               high)
+        return None
+    labels: dict[int, dict[str, str]] = {}
+    raw_labels = value.get("labels")
+    if raw_labels is not None and not isinstance(raw_labels, dict):
+        report("type", ("scale", "labels"), f"must map scores to labels, e.g. {{1: {{fr: …, en: …}}}}, got "
+               f"{quote(raw_labels)}", raw_labels)
+        return None
+    for score, label in (raw_labels or {}).items():
+        path = ("scale", "labels", str(score))
+        if not _is_int(score) or not low <= score <= high:
+            report("range", path, f"must be a score of the scale, {low} to {high}, got {quote(score)}", score)
+            continue
+        texts = _per_language(label, path, languages, report, "label")
+        if texts is not None:
+            labels[score] = texts
+    return Scale(low, high, labels)
 
 
 def _short(value: object) -> str:
@@ -465,6 +626,14 @@ def _narrative_path(lang: str, kind: str, code: str | None) -> str:
     return f"{NARRATIVE_DIR}/{lang}/{'regions' if kind == 'region' else 'countries'}/{code}.md"
 
 
+def _check_themes_columns(raw: RawTable) -> list[Problem]:
+    """``pillars`` is the old name of ``themes``: a table with both is refused."""
+    if {"themes", "pillars"} <= set(raw.frame.columns):
+        return [_problem(raw.file, "duplicate_column", "has both themes and pillars, the old name of themes: keep "
+                         "one column", row=raw.header_row, column="pillars", value="pillars")]
+    return []
+
+
 def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: frozenset[str] | None,
                      countries: frozenset[str] | None
                      ) -> tuple[dict[tuple[str, str, str | None], str], dict[str, str], list[Problem]]:
@@ -527,6 +696,8 @@ def _frame(name: str, checked: CheckedTable | None, languages: tuple[str, ...]) 
             else columns.append(column)
     table = TABLES[name]
     typed = checked.typed if checked is not None else pd.DataFrame()
+    if name == "actions" and "pillars" in typed.columns:  # the old name of themes
+        typed = typed.rename(columns={"pillars": "themes"})
     out = {}
     for column in columns:
         f = table.field(column)
@@ -626,8 +797,17 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     if evaluation.indicators is not None and document is not None:
         ctx.references["indicators"] = frozenset(evaluation.indicators)
     checked: dict[str, CheckedTable | None] = {}
-    for name, table in TABLES.items():
+    legacy_pillars = False
+    for name in TABLES:
+        table = TABLES[name]
         raw, read_problems = read_table(root, name, required=table.required, max_xlsx_bytes=max_xlsx_bytes)
+        if raw is not None and name == "actions":
+            legacy_pillars = not evaluation.themes_declared and "pillars" in raw.frame.columns
+            problems.extend(_check_themes_columns(raw))
+        table = tables_for(channels=evaluation.channels, criteria=evaluation.criteria, scale=evaluation.scale,
+                           themes=evaluation.themes if not evaluation.themes_declared or evaluation.themes is not None
+                           else None, legacy_pillars=legacy_pillars,
+                           unchecked_themes=evaluation.themes_declared and evaluation.themes is None)[name]
         problems.extend(read_problems)
         checked[name] = None
         if raw is None:
@@ -660,5 +840,11 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     problems.sort(key=sort_key)
     dataset = None
     if not has_errors(problems) and evaluation.evaluation is not None:
-        dataset = build_dataset(root, evaluation.evaluation, checked, narratives, source_files)
+        ev = evaluation.evaluation
+        if legacy_pillars:
+            from . import vocabulary  # imported with the defaults of _vocabulary (start-up time)
+
+            themes, title = vocabulary.legacy_themes(ev.languages)
+            ev = replace(ev, themes=themes, themes_title=title)
+        dataset = build_dataset(root, ev, checked, narratives, source_files)
     return ValidationResult(problems, dataset)
