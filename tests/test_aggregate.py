@@ -22,7 +22,7 @@ from reportgen.aggregate import (
     slice_tables,
 )
 from reportgen.errors import ReportgenError
-from reportgen.model import CHANNELS, CRITERIA, PILLARS, Dataset, Evaluation, Indicator
+from reportgen.model import CHANNELS, CRITERIA, PILLARS, Dataset, Evaluation, Indicator, Term
 
 # --------------------------------------------------------------------------------------------------------------------
 # A tiny dataset, built by hand
@@ -33,7 +33,7 @@ REGIONS = [("see", "Europe du Sud-Est", "South-East Europe"), ("wca", "Afrique d
 COUNTRIES = [("ALB", "see", "Albanie", "Albania"), ("SRB", "see", "Serbie", "Serbia"),
              ("NGA", "wca", "Nigéria", "Nigeria"), ("BEN", "wca", "Bénin", "Benin"),
              ("TGO", "wca", "Togo", "Togo"), ("CHN", "asia", "Chine", "China")]
-# action_id, country, region, channel, instrument, partner, pillars, year, committed, disbursed
+# action_id, country, region, channel, instrument, partner, themes, year, committed, disbursed
 ACTIONS = [
     ("A1", "ALB", "see", "bilateral", "FSP", "IOM", "prevention;protection", 2007, 100.0, 50.0),
     ("A2", "ALB", "see", "regional", None, "UNODC", "prosecution", 2008, 250.0, None),
@@ -78,6 +78,7 @@ def make_dataset(
         period_start=period[0],
         period_end=period[1],
         currency="EUR",
+        themes=tuple(Term(code, {}) for code in PILLARS),
         indicators={
             "victims": Indicator("victims", "persons", {"fr": "Victimes", "en": "Victims"}),
             "prosecutions": Indicator("prosecutions", "cases", {"fr": "Poursuites", "en": "Prosecutions"}),
@@ -88,10 +89,10 @@ def make_dataset(
     countries = pd.DataFrame(COUNTRIES, columns=["country", "region", "name_fr", "name_en"]).astype(s)
     act = pd.DataFrame(
         [(a[0], f"Title {a[0]}", *a[1:]) for a in actions],
-        columns=["action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
+        columns=["action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year",
                  "committed", "disbursed"],
     ).astype({**{c: s for c in ["action_id", "title", "country", "region", "channel", "instrument", "partner",
-                                  "pillars"]}, "year": "Int64", "committed": "Float64", "disbursed": "Float64"})
+                                  "themes"]}, "year": "Int64", "committed": "Float64", "disbursed": "Float64"})
     rat = pd.DataFrame(
         [(*r, None) for r in ratings], columns=["action_id", "criterion", "score", "comment"]
     ).astype({"action_id": s, "criterion": s, "score": "Int64", "comment": s})
@@ -171,17 +172,17 @@ def test_regional_actions_are_counted_in_their_region(fig):
     assert fig.by_region["committed"].sum() == fig.totals.committed
 
 
-def test_multi_pillar_action_counts_fully_under_each_pillar(fig):
-    t = fig.by_pillar
-    assert t["pillar"].tolist() == list(PILLARS)
-    assert t.set_index("pillar")["committed"].to_dict() == {
+def test_multi_theme_action_counts_fully_under_each_theme(fig):
+    t = fig.by_theme
+    assert t["theme"].tolist() == list(PILLARS)
+    assert t.set_index("theme")["committed"].to_dict() == {
         "prevention": 450.0, "protection": 400.0, "prosecution": 550.0, "partnership": 400.0,
     }
-    assert t.set_index("pillar")["actions"].to_dict() == {
+    assert t.set_index("theme")["actions"].to_dict() == {
         "prevention": 4, "protection": 3, "prosecution": 2, "partnership": 1,
     }
     assert t["committed"].sum() > fig.totals.committed  # multi-counting: more than the total
-    assert row(t, "pillar", "prosecution")["share"] == pytest.approx(550 / 1400)
+    assert row(t, "theme", "prosecution")["share"] == pytest.approx(550 / 1400)
     assert t["share"].sum() > 1
 
 
@@ -251,7 +252,7 @@ def test_zero_total_gives_zero_shares_not_nan():
     ds = make_dataset(actions, ratings=[], indicators=[], recommendations=[])
     fig = compute_figures(ds)
     assert fig.totals.committed == 0.0 and fig.totals.actions_without_amount == 1
-    for t in (fig.by_country, fig.by_region, fig.by_partner, fig.by_pillar, fig.by_channel):
+    for t in (fig.by_country, fig.by_region, fig.by_partner, fig.by_theme, fig.by_channel):
         assert (t["share"] == 0.0).all(), t
     assert fig.by_country["rank"].tolist() == [1, 1]
     sf = country_figures(ds, fig, "ALB")
@@ -285,7 +286,7 @@ def test_region_figures_and_countries_table(ds, fig):
     assert rf.by_year_channel["committed"].sum() == 1050.0 and len(rf.by_year_channel) == 15
     assert rf.by_partner["partner"].tolist() == ["IOM", "OSCE", "UNODC"]
     assert rf.by_partner["share"].tolist() == pytest.approx([400 / 1050, 400 / 1050, 250 / 1050])  # of the region
-    assert rf.by_pillar.set_index("pillar")["committed"].to_dict() == {
+    assert rf.by_theme.set_index("theme")["committed"].to_dict() == {
         "prevention": 100.0, "protection": 400.0, "prosecution": 250.0, "partnership": 400.0,
     }
     rel = row(rf.ratings, "criterion", "relevance")
@@ -332,7 +333,7 @@ def test_scope_without_actions(ds, fig):
     assert sf.rank is None and sf.of == 5 and sf.share == 0.0
     assert sf.actions.empty and list(sf.actions.columns) == list(ds.actions.columns)
     assert sf.by_year["committed"].tolist() == [0.0] * 5
-    assert sf.by_pillar["pillar"].tolist() == list(PILLARS)
+    assert sf.by_theme["theme"].tolist() == list(PILLARS)
     assert sf.ratings["n"].sum() == 0
     assert sf.indicators.empty and list(sf.indicators.columns)[:2] == ["indicator", "year_first"]
 
@@ -378,7 +379,7 @@ def test_indicator_trend_threshold(first, latest, trend):
 def test_default_str_dtype_frames_give_the_same_figures(fig):
     other = compute_figures(make_dataset(string_dtype="str"))
     assert other.totals == fig.totals
-    for name in ("by_year_channel", "by_region", "by_country", "by_partner", "by_pillar", "by_instrument",
+    for name in ("by_year_channel", "by_region", "by_country", "by_partner", "by_theme", "by_instrument",
                  "by_channel", "ratings"):
         pd.testing.assert_frame_equal(getattr(other, name), getattr(fig, name), check_dtype=False)
 
@@ -392,9 +393,9 @@ def test_data_tables_names_columns_and_sorted_rows(ds, fig):
     tables = data_tables(ds, fig)
     assert list(tables) == [
         "totals", "commitments_by_year_channel", "commitments_by_year", "commitments_by_channel",
-        "commitments_by_region", "commitments_by_country", "commitments_by_partner", "commitments_by_pillar",
+        "commitments_by_region", "commitments_by_country", "commitments_by_partner", "commitments_by_theme",
         "commitments_by_instrument", "commitments_by_region_year", "commitments_by_region_partner",
-        "commitments_by_region_pillar", "commitments_by_country_year", "ratings_by_criterion", "ratings_by_region",
+        "commitments_by_region_theme", "commitments_by_country_year", "ratings_by_criterion", "ratings_by_region",
         "ratings_by_country", "indicators", "actions", "recommendations",
     ]
     for name, t in tables.items():
@@ -411,7 +412,7 @@ def test_data_tables_names_columns_and_sorted_rows(ds, fig):
     a = tables["actions"]
     assert list(a.columns) == [
         "action_id", "title", "country", "country_name_fr", "country_name_en", "region", "region_name_fr",
-        "region_name_en", "channel", "instrument", "partner", "pillars", "year", "committed", "disbursed",
+        "region_name_en", "channel", "instrument", "partner", "themes", "year", "committed", "disbursed",
     ]
     assert a["action_id"].tolist() == ["A1", "A2", "A3", "A4", "A5", "A8", "A6", "A7"]  # by year, then id
     a4 = row(a, "action_id", "A4")
@@ -438,7 +439,7 @@ def test_same_numbers_in_figures_and_tables(ds, fig):
 def test_slice_tables(ds, fig):
     region = slice_tables(ds, fig, "region", "wca")
     assert set(region) == {"totals", "actions", "commitments_by_year", "commitments_by_year_channel",
-                           "commitments_by_country", "commitments_by_partner", "commitments_by_pillar",
+                           "commitments_by_country", "commitments_by_partner", "commitments_by_theme",
                            "ratings_by_criterion", "recommendations"}
     assert region["actions"]["action_id"].tolist() == ["A5", "A8", "A6"]
     assert region["recommendations"]["rec_id"].tolist() == ["R3"]  # scoped to one of its countries (TGO)
@@ -485,7 +486,7 @@ def synthetic_dataset(n_actions=20_000, n_countries=200, n_regions=20, seed=1) -
     region = np.array([country_region[c] if c is not None else regions[int(rng.integers(n_regions))]
                        for c in country], dtype=object)
     committed = rng.gamma(2.0, 50_000.0, n_actions).round(2)
-    pillars = np.array(["prevention", "protection;prosecution", "partnership", "prevention;protection"])
+    themes = np.array(["prevention", "protection;prosecution", "partnership", "prevention;protection"])
     ids = np.array([f"A{i:05d}" for i in range(n_actions)], dtype=object)
     ds.actions = pd.DataFrame({
         "action_id": ids,
@@ -495,12 +496,12 @@ def synthetic_dataset(n_actions=20_000, n_countries=200, n_regions=20, seed=1) -
         "channel": rng.choice(np.array(CHANNELS), n_actions),
         "instrument": rng.choice(np.array(["FSP", "P209", None], dtype=object), n_actions),
         "partner": rng.choice(np.array([f"P{i}" for i in range(60)]), n_actions),
-        "pillars": rng.choice(pillars, n_actions),
+        "themes": rng.choice(themes, n_actions),
         "year": rng.integers(2007, 2012, n_actions),
         "committed": pd.array(np.where(rng.random(n_actions) < 0.05, np.nan, committed), dtype="Float64"),
         "disbursed": pd.array(committed / 2, dtype="Float64"),
     }).astype({c: "string" for c in ["action_id", "title", "country", "region", "channel", "instrument",
-                                      "partner", "pillars"]} | {"year": "Int64"})
+                                      "partner", "themes"]} | {"year": "Int64"})
     rated = rng.choice(n_actions, n_actions // 2, replace=False)
     ds.ratings = pd.DataFrame({
         "action_id": np.repeat(ids[rated], 2),

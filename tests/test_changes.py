@@ -185,7 +185,7 @@ def test_recommendations_added_removed_and_reworded():
 def test_actions_of_a_country_brief_added_removed_and_edited_field_by_field():
     def act(title, committed, partner="UNODC", year=2008):
         return {"year": year, "title": title, "partner": partner, "channel": "bilateral",
-                "pillars": "protection", "committed": committed}
+                "themes": "protection", "committed": committed}
 
     old_pub = nga("fr", 1, 0.1)
     old_pub["actions"] = {"A-2": act("Refuges", 1000.4), "A-10": act("Formation", 5000.0),
@@ -284,7 +284,7 @@ def test_snapshot_of_the_tiny_dataset(tiny_dataset_dir):
     assert synth["total.actions"]["value"] == 8
     assert synth["total.actions_without_amount"]["value"] == 1
     assert {"year.2007.committed", "channel.bilateral.committed", "region.see.committed",
-            "pillar.prevention.committed", "rating.relevance.mean"} <= set(synth)
+            "theme.prevention.committed", "rating.relevance.mean"} <= set(synth)
     assert synth["rating.relevance.mean"]["text"] == FR.number(4.0, 1)
     # every recommendation in the synthesis, in its language
     assert pubs["en/synthesis"]["recommendations"]["R1"] == "Define an overall strategy"
@@ -306,7 +306,7 @@ def test_snapshot_of_the_tiny_dataset(tiny_dataset_dir):
     assert nga_pub["narrative"]["text"] == "Le Nigeria est un pays d'origine majeur.\n"
     assert nga_pub["actions"]["A-001"] == {"year": 2008, "title": "Appui à l'agence nationale NAPTIP",
                                            "partner": "UNODC", "channel": "bilateral",
-                                           "pillars": "protection;prosecution", "committed": 150000.0}
+                                           "themes": "protection;prosecution", "committed": 150000.0}
     assert set(nga_pub["actions"]) == {"A-001", "A-008"}
     assert pubs["fr/countries/CIV"]["actions"]["A-005"]["committed"] is None
     assert "actions" not in pubs["fr/synthesis"] and "actions" not in pubs["fr/regions/see"]

@@ -172,7 +172,7 @@ def test_synthesis_context(tiny):
     assert [r["rec_id"] for r in ctx["recommendations"]] == ["R1", "R2", "R3", "R4", "R5", "R6"]
     assert ctx["annex"]["truncated"] is False and ctx["annex"]["shown"] == 8
     assert [p["heading"] for p in ctx["narrative"]["context"]] == [None]
-    assert set(ctx["charts"]) == {"year_channel", "regions", "partners", "pillars"}
+    assert set(ctx["charts"]) == {"year_channel", "regions", "partners", "themes"}
 
 
 def test_synthesis_annex_is_bounded(tiny):

@@ -468,7 +468,7 @@ def test_dataset_fills_regions_names_and_scopes(tiny_dataset_dir):
     ds = validate_dataset(tiny_dataset_dir).dataset
     actions = ds.actions.set_index("action_id")
     assert actions.at["A-004", "region"] == "see"  # region left empty, filled from Kosovo's
-    assert actions.at["A-002", "pillars"] == "prevention;partnership"
+    assert actions.at["A-002", "themes"] == "prevention;partnership"  # the legacy column pillars
     countries = ds.countries.set_index("country")
     assert countries.at["CIV", "name_fr"] == "Côte d’Ivoire" and countries.at["CIV", "name_en"] == "Côte d'Ivoire"
     assert countries.at["XKX", "name_en"] == "Kosovo" and countries.at["CHN", "name_fr"] == "Chine"

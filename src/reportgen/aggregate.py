@@ -470,6 +470,11 @@ class _Long:
         b = self.bounds.get(scope)
         return None if b is None else self.body.iloc[b[0] : b[1]].reset_index(drop=True)
 
+    def get_or_empty(self, scope: str) -> DataFrame:
+        """The scope's rows; no row (with the columns) when the table has none for it (no themes declared)."""
+        table = self.get(scope)
+        return self.body.iloc[0:0].reset_index(drop=True) if table is None else table
+
 
 @dataclass
 class _Level:
@@ -634,6 +639,8 @@ def compute_figures(ds: Dataset) -> Figures:
     """Every figure of the whole evaluation (and, privately, of every region and country)."""
     index, extra = _build_index(ds)
     whole = {name: long.get("") for name, long in index.levels[_ALL].tables.items()}
+    if whole["totals"] is not None:  # a table with no row at all (no themes): empty, with its columns
+        whole = {name: index.levels[_ALL].tables[name].get_or_empty("") for name in whole}
     if whole["totals"] is None:  # no action at all (validation forbids it): the same tables, empty
         whole = _empty_scope_tables(index, _ALL, "")
     return Figures(
@@ -664,7 +671,7 @@ def _scope_figures(ds: Dataset, figures: Figures, kind: ScopeKind, code: str) ->
     index = _index(ds, figures)
     level = index.levels[kind]
     if code in level:
-        tables = {name: long.get(code) for name, long in level.tables.items()}
+        tables = {name: long.get_or_empty(code) for name, long in level.tables.items()}
     else:
         known = _known_codes(ds, kind)
         if code not in known:

@@ -12,14 +12,14 @@ moves in the third decimal) is not a change a reader can see, and is not reporte
 Which publication shows what (the same rules as the templates):
 
 - synthesis: grand totals (committed, actions, actions without amount, countries, regions), committed and actions by
-  year, committed and share by channel, committed, actions and share by region, committed by pillar, mean rating
+  year, committed and share by channel, committed, actions and share by region, committed by theme, mean rating
   per criterion; every recommendation (global, regional and country ones: it lists them all); its narrative
   ``narrative/{lang}/synthesis.md``.
 - regional brief: total committed, actions, actions without amount, countries, share of the evaluation's total, rank
   among regions, committed by year, committed and actions of each of its countries; the recommendations scoped to
   the region or to one of its countries; its narrative.
 - country brief: total committed, actions, actions without amount, share, rank among countries, committed by year,
-  mean rating per criterion; its actions (year, title, partner, channel, pillars, amount committed); the
+  mean rating per criterion; its actions (year, title, partner, channel, themes, amount committed); the
   recommendations scoped to the country; its narrative.
 
 Build history. :func:`update_changes` (called by the *prepare* stage) keeps two snapshots in the output folder's
@@ -236,8 +236,8 @@ def _synthesis_figures(ds: Dataset, figures, lang: str, look: _Lookup) -> list[d
         f.money(f"region.{row.region}.committed", f"committed, region {name}", row.committed)
         f.count(f"region.{row.region}.actions", f"actions, region {name}", row.actions)
         f.share(f"region.{row.region}.share", f"share of the total, region {name}", row.share)
-    for row in figures.by_pillar.itertuples(index=False):
-        f.money(f"pillar.{row.pillar}.committed", f"committed, pillar {row.pillar}", row.committed)
+    for row in figures.by_theme.itertuples(index=False):
+        f.money(f"theme.{row.theme}.committed", f"committed, theme {row.theme}", row.committed)
     _ratings(f, figures.ratings)
     return f.items
 
@@ -296,19 +296,19 @@ def _country_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) 
 
 
 #: The columns of a country brief's actions table, as recorded in its snapshot (raw values, any language).
-ACTION_FIELDS = ("year", "title", "partner", "channel", "pillars", "committed")
+ACTION_FIELDS = ("year", "title", "partner", "channel", "themes", "committed")
 ACTION_FIELD_LABELS = {"year": "year", "title": "title", "partner": "partner", "channel": "channel",
-                       "pillars": "pillars", "committed": "amount committed"}
+                       "themes": "themes", "committed": "amount committed"}
 
 
 def _actions(frame) -> dict[str, dict[str, Any]]:
     """action_id -> the fields the country brief's actions table prints (raw: formatted when compared)."""
     out: dict[str, dict[str, Any]] = {}
     columns = [frame[c].tolist() for c in ("action_id", *ACTION_FIELDS)]
-    for action_id, year, title, partner, channel, pillars, committed in zip(*columns):
+    for action_id, year, title, partner, channel, themes, committed in zip(*columns):
         out[str(action_id)] = {
             "year": _plain(year), "title": str(title), "partner": str(partner), "channel": str(channel),
-            "pillars": "" if _plain_missing(pillars) else str(pillars), "committed": _plain(committed),
+            "themes": "" if _plain_missing(themes) else str(themes), "committed": _plain(committed),
         }
     return out
 

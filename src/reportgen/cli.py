@@ -175,6 +175,15 @@ def cmd_serve(args) -> int:
     return serve(_settings(args), host=args.host, port=args.port, open_browser=args.open)
 
 
+def cmd_init(args) -> int:
+    from .init import init_dataset
+
+    written = init_dataset(Path(args.folder))
+    print(f"{args.folder}: new dataset ({len(written)} files); edit evaluation.yaml and the tables, then run "
+          f"reportgen validate {args.folder}", file=sys.stderr)
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reportgen",
@@ -246,6 +255,13 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="also write the report as JSON here")
     p.add_argument("--html", type=Path, help="also write the report as HTML here")
     p.set_defaults(func=cmd_diff)
+
+    p = sub.add_parser("init", help="start a new evaluation: write a minimal, valid, commented dataset into DIR",
+                       description="Write a skeleton dataset (evaluation.yaml with its vocabulary, the tables, a "
+                                   "narrative) into DIR, a new or empty folder. It is valid as it is; replace its "
+                                   "example values. See docs/dataset.md.")
+    p.add_argument("folder", metavar="DIR", help="the new dataset folder")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("serve", help="live preview: build, serve on localhost, rebuild and reload on change")
     _settings_args(p)

@@ -101,11 +101,12 @@ class Evaluation:
     currency: str  # ISO 4217
     indicators: dict[str, Indicator] = field(default_factory=dict)
     # The vocabulary (reportgen.vocabulary fills the defaults of the keys evaluation.yaml leaves out).
+    # Without validation (tests, tools), the default codes without labels (publications then print the codes).
     themes: tuple[Term, ...] = ()  # empty: the evaluation has no themes
     themes_title: dict[str, str] = field(default_factory=dict)  # lang -> name of the dimension; empty: generic
-    criteria: tuple[Term, ...] = ()
+    criteria: tuple[Term, ...] = tuple(Term(code, {}) for code in CRITERIA)
     scale: Scale = field(default_factory=Scale)
-    channels: tuple[Term, ...] = ()
+    channels: tuple[Term, ...] = tuple(Term(code, {}) for code in CHANNELS)
     funder: dict[str, str] = field(default_factory=dict)  # lang -> who funds the actions; empty: neutral wording
 
     @property

@@ -72,6 +72,8 @@ RULES: dict[str, Rule] = {
     "unknown_narrative": Rule("warning", "A file under narrative/ that matches no language, region or country."),
     "image_not_published": Rule("warning", "An image under assets/ that is not published (type, size, name, link), "
                                            "or a narrative image that no published image matches."),
+    "mojibake": Rule("warning", "A text holds a replacement character (U+FFFD) or mojibake such as `Ã©` or `â€™`: "
+                     "the file was once decoded with the wrong encoding."),
 }
 
 
@@ -251,7 +253,7 @@ TABLES: dict[str, Table] = {
                 Field("disbursed", "amount", "Amount disbursed, in the evaluation's currency.", "120000,50",
                       column_required=False),
             ),
-            (("action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
+            (("action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year",
               "committed", "disbursed"),
              ("A-001", "Appui à la NAPTIP", "NGA", "west-africa", "bilateral", "FSP", "UNODC",
               "protection;prosecution", "2009", "150 000", "120000,50"),
@@ -543,6 +545,17 @@ def _field_rule(f: Field) -> str:
     if f.rule:
         return f.rule
     parts: list[str] = [KIND_LABEL[f.kind]]
+    if f.vocabulary == "scale":
+        parts.append(f"on the `scale` of evaluation.yaml (default {f.minimum:g} to {f.maximum:g})")
+        return "; ".join(parts)
+    if f.vocabulary and f.name == "pillars":
+        parts.append("of the codes of `themes` when evaluation.yaml declares them, else of " +
+                     ", ".join(f"`{a}`" for a in f.allowed))
+        return "; ".join(parts)
+    if f.vocabulary:
+        default = ", ".join(f"`{a}`" for a in f.allowed) if f.name != "themes" else "none"
+        parts.append(f"codes declared under `{f.vocabulary}` in evaluation.yaml (default: {default})")
+        return "; ".join(parts)
     if f.allowed:
         parts.append("one of " + ", ".join(f"`{a}`" for a in f.allowed) if f.kind == "enum"
                      else "of " + ", ".join(f"`{a}`" for a in f.allowed))
@@ -612,9 +625,11 @@ def render_dataset_doc() -> str:
         "English, a decimal mark in French: write `1234`).",
         "Numbers (`value`): the same forms, with an optional leading `-`, and `1,234` read as 1.234.",
         "Whole numbers (`year`, `score`): digits only.",
-        "Allowed values (`channel`, `criterion`, `priority`, `pillars`) are matched regardless of case and "
-        "stored in lower case; `pillars` are stored in the order prevention, protection, prosecution, "
-        "partnership.",
+        "Allowed values (`channel`, `criterion`, `priority`, `themes`) are matched regardless of case and "
+        "stored in lower case; `themes` are stored in the order of `themes` in evaluation.yaml.",
+        "A text holding the replacement character `�` (U+FFFD) or mojibake such as `Ã©` (for `é`) or `â€™` (for "
+        "`’`), the marks of a file once decoded with the wrong encoding, is a warning (`mojibake`) giving the "
+        "file, row and column, and the text as it probably read; export the data again from its source as UTF-8.",
         f"An `.xlsx` file over the size limit ({_mb(50_000_000)} by default, `max_xlsx_bytes`), or whose content "
         f"declares more than {_mb(load.MAX_XLSX_UNCOMPRESSED)} or more than {load.MAX_XLSX_RATIO} times its size "
         f"(above {_mb(load.XLSX_RATIO_FLOOR)}), is refused without being opened. Formulas count by their "
@@ -636,6 +651,14 @@ def render_dataset_doc() -> str:
       "`languages` has no duplicate; a text for a language not in `languages` is ignored with a warning; "
       "any other key is an error.")
     w("")
+    w("The vocabulary (`themes`, `criteria`, `scale`, `channels`, `funder`) is checked like the rest: codes of "
+      "`themes`, `criteria` and `channels` are lower-case letters, digits, `_`, `-` or `.`; every label (and "
+      "description or definition, when given) has a text in each language (`missing_language`); `scale.min` ≤ "
+      "`scale.max` (`range`), labels only for scores of the scale. In the tables, a theme, channel or criterion "
+      "that evaluation.yaml does not declare, or a score outside the scale, is an error naming the key to "
+      "declare it under. The keys left out take their defaults, so a dataset written before them builds "
+      "unchanged.")
+    w("")
     w("```yaml")
     w('id: "128"')
     w("languages: [fr, en]")
@@ -654,7 +677,35 @@ def render_dataset_doc() -> str:
     w("  tip_tier:")
     w("    unit: tier")
     w("    label: {fr: Classement TIP, en: TIP tier}")
+    w("funder: {fr: la France, en: France}")
+    w("themes_title: {fr: Piliers de la lutte contre la traite, en: Pillars of the fight against trafficking}")
+    w("themes:")
+    w("  prevention:")
+    w("    label: {fr: prévention, en: prevention}")
+    w("    description: {fr: prévention de la traite, en: prevention of trafficking}")
+    w("  protection:")
+    w("    label: {fr: protection, en: protection}")
+    w("criteria:")
+    w("  relevance:")
+    w("    label: {fr: pertinence, en: relevance}")
+    w("    definition: {fr: la mesure dans laquelle…, en: the extent to which…}")
+    w("  effectiveness:")
+    w("    label: {fr: efficacité, en: effectiveness}")
+    w("scale:")
+    w("  min: 1")
+    w("  max: 4")
+    w("  labels:")
+    w("    1: {fr: insatisfaisant, en: unsatisfactory}")
+    w("    4: {fr: très satisfaisant, en: very satisfactory}")
+    w("channels:")
+    w("  bilateral:")
+    w("    label: {fr: bilatéral, en: bilateral}")
+    w("    description: {fr: projets conduits par les ambassades, en: projects run by the embassies}")
     w("```")
+    w("")
+    w("A complete example: `data/evaluation.yaml` (the embedded evaluation) and `examples/` (another evaluation, "
+      "in one language, with its own themes, criteria, scale and currency); `reportgen init DIR` starts a new "
+      "dataset from a commented skeleton.")
     for table in TABLES.values():
         w("")
         w(f"## {table.name}.csv ({'required' if table.required else 'optional'})")

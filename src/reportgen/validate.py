@@ -626,6 +626,54 @@ def _narrative_path(lang: str, kind: str, code: str | None) -> str:
     return f"{NARRATIVE_DIR}/{lang}/{'regions' if kind == 'region' else 'countries'}/{code}.md"
 
 
+# UTF-8 text once decoded as Windows-1252 or Latin-1: "Ã©" for "é", "â€™" for "’", "Â " for a no-break space.
+MOJIBAKE = re.compile("Ã[\u00a0-\u00bf\u0152-\u0178\u2013-\u2122]|â€[\u0080-\u00bf\u0152-\u2122]|Â[\u00a0-\u00bf]")
+REPLACEMENT = "\ufffd"
+
+
+def _repaired(text: str) -> str | None:
+    """The text read back as UTF-8 when it is mojibake of Windows-1252 (or Latin-1); None when that fails."""
+    for encoding in ("cp1252", "latin-1"):
+        try:
+            return text.encode(encoding).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def mojibake_message(text: str) -> str | None:
+    """Why ``text`` looks damaged by a wrong decoding, with how to repair it; None when it looks sound."""
+    if REPLACEMENT in text:
+        return ("has a replacement character (�, U+FFFD) where a letter was lost: the file was decoded with "
+                "the wrong encoding before it was saved; retype the letter, or export the data again from its "
+                "source as UTF-8")
+    match = MOJIBAKE.search(text)
+    if match is None:
+        return None
+    repaired = _repaired(text)
+    fix = f"; it probably reads {quote(repaired)}" if repaired and repaired != text else ""
+    return (f"has {quote(match.group())}, UTF-8 text read as Windows-1252{fix}: export the data again from its "
+            "source as UTF-8, or replace the damaged letters")
+
+
+def check_mojibake(raw: RawTable) -> list[Problem]:
+    """A warning per cell whose text holds U+FFFD or mojibake (``Ã©``, ``â€™``)."""
+    problems: list[Problem] = []
+    for column in raw.frame.columns:
+        cells = raw.frame[column]
+        if cells.dtype != object and str(cells.dtype) != "string":
+            continue
+        texts = cells.astype("string")
+        suspect = texts.str.contains(MOJIBAKE, regex=True, na=False) | texts.str.contains(REPLACEMENT, regex=False,
+                                                                                          na=False)
+        for row in texts.index[suspect.to_numpy(dtype=bool)]:
+            message = mojibake_message(str(texts[row]))
+            if message:
+                problems.append(_problem(raw.file, "mojibake", message, row=int(row), column=str(column),
+                                         value=texts[row]))
+    return problems
+
+
 def _check_themes_columns(raw: RawTable) -> list[Problem]:
     """``pillars`` is the old name of ``themes``: a table with both is refused."""
     if {"themes", "pillars"} <= set(raw.frame.columns):
@@ -678,6 +726,11 @@ def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: fro
         text, digest, read_problems = read_text(root, rel)
         problems.extend(read_problems)
         if text is not None and digest is not None:
+            for number, line in enumerate(text.splitlines(), start=1):
+                message = mojibake_message(line)
+                if message:
+                    problems.append(_problem(rel, "mojibake", message, row=number))
+                    break  # one warning per file: the whole file was decoded the same way
             texts[key] = text
             digests[rel] = digest
     return texts, digests, problems
@@ -805,8 +858,8 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
             legacy_pillars = not evaluation.themes_declared and "pillars" in raw.frame.columns
             problems.extend(_check_themes_columns(raw))
         table = tables_for(channels=evaluation.channels, criteria=evaluation.criteria, scale=evaluation.scale,
-                           themes=evaluation.themes if not evaluation.themes_declared or evaluation.themes is not None
-                           else None, legacy_pillars=legacy_pillars,
+                           themes=evaluation.themes if evaluation.themes_declared else (),
+                           legacy_pillars=legacy_pillars,
                            unchecked_themes=evaluation.themes_declared and evaluation.themes is None)[name]
         problems.extend(read_problems)
         checked[name] = None
@@ -818,6 +871,7 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
                                          + hint(_similar_file(root, name))))
             continue
         source_files[raw.file] = raw.sha256
+        problems.extend(check_mojibake(raw))
         result, table_problems = check_table(table, raw, ctx)
         problems.extend(table_problems)
         checked[name] = result
