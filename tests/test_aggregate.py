@@ -17,12 +17,18 @@ from reportgen.aggregate import (
     Totals,
     compute_figures,
     country_figures,
+    annex_actions,
     data_tables,
+    mean_rating,
+    rated_actions,
+    rating_summary,
     region_figures,
+    regional_actions,
+    regional_committed,
     slice_tables,
 )
 from reportgen.errors import ReportgenError
-from reportgen.model import CHANNELS, CRITERIA, PILLARS, Dataset, Evaluation, Indicator, Term
+from reportgen.model import CHANNELS, CRITERIA, PILLARS, Dataset, Evaluation, Indicator, Scale, Term
 
 # --------------------------------------------------------------------------------------------------------------------
 # A tiny dataset, built by hand
@@ -551,3 +557,58 @@ def test_figures_survive_pickling(ds, fig):
     again = pickle.loads(pickle.dumps(fig))
     assert region_figures(ds, again, "see").totals == region_figures(ds, fig, "see").totals
     assert list(data_tables(ds, again)) == list(data_tables(ds, fig))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# The evaluation's vocabulary and the figures publications print besides the tables
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def test_figures_follow_the_declared_vocabulary():
+    ds = make_dataset(ratings=[("A1", "added_value", 6), ("A1", "relevance", 1), ("A3", "added_value", 5)])
+    ds.evaluation = dataclasses.replace(
+        ds.evaluation, themes=(Term("protection", {}), Term("prevention", {})),
+        criteria=(Term("added_value", {}), Term("relevance", {})), scale=Scale(1, 6),
+        channels=(Term("regional", {}), Term("bilateral", {}), Term("multilateral", {})))
+    fig = compute_figures(ds)
+    assert fig.ratings["criterion"].tolist() == ["added_value", "relevance"]
+    assert list(fig.ratings.columns) == ["criterion", "mean", "n", *(f"score_{s}" for s in range(1, 7))]
+    assert row(fig.ratings, "criterion", "added_value")["mean"] == pytest.approx(5.5)
+    assert fig.by_theme["theme"].tolist() == ["protection", "prevention"]  # declared order, undeclared left out
+    assert fig.by_channel["channel"].tolist() == ["regional", "bilateral", "multilateral"]
+    assert list(data_tables(ds, fig)["ratings_by_criterion"].columns)[-1] == "score_6"
+    summary = rating_summary(fig.ratings, ds.evaluation)
+    # Upper half of 1-6: 4, 5 and 6.
+    assert row(summary, "criterion", "added_value")["upper_share"] == 1.0
+    assert row(summary, "criterion", "relevance")["upper_share"] == 0.0
+    assert summary["best"].tolist() == [True, False] and summary["worst"].tolist() == [False, True]
+
+
+def test_no_themes_gives_empty_by_theme_tables():
+    ds = make_dataset()
+    ds.evaluation = dataclasses.replace(ds.evaluation, themes=())
+    fig = compute_figures(ds)
+    assert fig.by_theme.empty and list(fig.by_theme.columns) == ["theme", "committed", "actions", "share"]
+    assert region_figures(ds, fig, "see").by_theme.empty and country_figures(ds, fig, "ALB").by_theme.empty
+
+
+def test_printed_figures(ds, fig):
+    assert mean_rating(fig.ratings) == pytest.approx((3 + 2 + 4 + 1) / 4)
+    assert mean_rating(region_figures(ds, fig, "asia").ratings) is None
+    assert rated_actions(ds, ds.actions) == 3
+    assert regional_actions(ds) == 2
+    see = region_figures(ds, fig, "see")
+    assert regional_committed(see) == 400.0  # A4, the regional action without a country
+    assert regional_committed(country_figures(ds, fig, "ALB")) == 0.0
+    summary = rating_summary(fig.ratings, ds.evaluation)
+    assert summary.loc[summary["best"], "criterion"].tolist() == ["relevance"]  # 8/3 beats 2.0
+    assert summary.loc[summary["worst"], "criterion"].tolist() == ["effectiveness"]
+
+
+def test_annex_lists_every_action_or_the_largest_in_year_order(ds):
+    rows, total, cut = annex_actions(ds, 80)
+    assert (total, cut, len(rows)) == (8, False, 8)
+    assert rows["year"].tolist() == sorted(rows["year"].tolist())
+    rows, total, cut = annex_actions(ds, 3)
+    assert (total, cut) == (8, True)
+    assert rows["action_id"].tolist() == ["A3", "A4", "A6"]  # the 3 largest (300, 400, 300), by year
