@@ -225,3 +225,11 @@ def test_mojibake_and_replacement_characters_are_warned_with_row_and_column(tmp_
 
 def test_mojibake_message_leaves_sound_text_alone():
     assert mojibake_message("Côte d’Ivoire, « Ça »… Ãland") is None
+
+
+def test_broken_vocabulary_is_reported_once_not_in_every_row(tmp_path):
+    evaluation = {**BASE, **NEW_FORM, "themes": {"water": "not a map"}, "criteria": "relevance"}
+    result = validate_dataset(write(tmp_path, TABLES, evaluation))
+    assert {(p.file, p.column, p.rule) for p in result.problems} == {
+        ("evaluation.yaml", "themes.water", "type"), ("evaluation.yaml", "criteria", "type")}
+    assert result.dataset is None

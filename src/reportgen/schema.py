@@ -321,21 +321,23 @@ TABLES: dict[str, Table] = {
 
 def tables_for(*, channels: tuple[str, ...] | None = None, criteria: tuple[str, ...] | None = None,
                scale: tuple[int, int] | None = None, themes: tuple[str, ...] | None = None,
-               legacy_pillars: bool = False, unchecked_themes: bool = False) -> dict[str, Table]:
+               legacy_pillars: bool = False, unchecked: frozenset[str] = frozenset()) -> dict[str, Table]:
     """The tables of a dataset whose evaluation.yaml declares its vocabulary: the allowed channels, criteria and
     themes and the scale's bounds replace the defaults (None: the default, e.g. when that key is broken).
 
     ``legacy_pillars``: the actions table's ``pillars`` column speaks the legacy vocabulary (no ``themes`` declared);
-    otherwise ``pillars`` is read as the old name of ``themes``."""
+    otherwise ``pillars`` is read as the old name of ``themes``. ``unchecked``: the keys evaluation.yaml declares
+    but with errors (reported there): their columns are not checked against them, rather than every row failing."""
     def adapt(f: Field) -> Field:
+        if f.vocabulary in unchecked:
+            return replace(f, kind="text" if f.kind in ("enum", "list") else f.kind, allowed=(), minimum=None,
+                           maximum=None, required=f.required and f.vocabulary != "themes")
         if f.vocabulary == "channels" and channels is not None:
             return replace(f, allowed=channels)
         if f.vocabulary == "criteria" and criteria is not None:
             return replace(f, allowed=criteria)
         if f.vocabulary == "scale" and scale is not None:
             return replace(f, minimum=scale[0], maximum=scale[1])
-        if f.vocabulary == "themes" and unchecked_themes:  # evaluation.yaml's themes are broken: reported there
-            return replace(f, kind="text", allowed=(), required=False)
         if f.vocabulary == "themes" and themes is not None:
             if f.name == "pillars" and legacy_pillars:
                 return f

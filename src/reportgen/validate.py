@@ -104,6 +104,7 @@ class EvaluationCheck:
     channels: tuple[str, ...] | None = None
     scale: tuple[int, int] | None = None
     themes_declared: bool = False
+    broken: frozenset[str] = frozenset()  # vocabulary keys declared with errors: tables are not checked against them
     evaluation: Evaluation | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -243,6 +244,9 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
     out.channels = None if channels is None else tuple(t.code for t in channels)
     out.scale = None if scale is None else (scale.minimum, scale.maximum)
     out.themes_declared = "themes" in data
+    out.broken = frozenset(key for key, value in (("themes", out.themes), ("criteria", out.criteria),
+                                                   ("channels", out.channels), ("scale", out.scale))
+                           if data.get(key) is not None and value is None)
 
     if not has_errors(problems):
         out.evaluation = Evaluation(
@@ -860,7 +864,7 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
         table = tables_for(channels=evaluation.channels, criteria=evaluation.criteria, scale=evaluation.scale,
                            themes=evaluation.themes if evaluation.themes_declared else (),
                            legacy_pillars=legacy_pillars,
-                           unchecked_themes=evaluation.themes_declared and evaluation.themes is None)[name]
+                           unchecked=evaluation.broken)[name]
         problems.extend(read_problems)
         checked[name] = None
         if raw is None:
