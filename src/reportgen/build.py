@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 
 from . import atomic, state
-from .console import say
+from .console import problem_lines, say
 from .errors import ReportgenError, ValidationFailed, has_errors
 from .settings import Settings, source_date_epoch, template_dirs
 
@@ -29,20 +29,29 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     Raises ValidationFailed (after writing the report) when the dataset has errors. Publications are untouched.
     """
     # Imported here for start-up time: pandas and pandera load only for the stages that validate.
-    from .review import write_validation_report
     from .validate import validate_dataset
 
     result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
     if not quiet:
-        for p in result.problems:
-            say(str(p))
-    write_validation_report(result.problems, s.output, s.data)
-    marker = state.validation_failed_path(s.output)
+        for line in problem_lines(result.problems, report=s.output / "validation.html"):
+            say(line)
+    record_validation(s, result.problems)
     if has_errors(result.problems):
-        atomic.write_text(marker, f"{sum(p.severity == 'error' for p in result.problems)}\n")
         raise ValidationFailed(result.problems)
-    marker.unlink(missing_ok=True)
     return result
+
+
+def record_validation(s: Settings, problems: list) -> None:
+    """Write the validation report (every problem) and the build state's marker of a failed validation (removed
+    when the dataset has no error). The preview records its validations through this too."""
+    from .review import write_validation_report
+
+    write_validation_report(problems, s.output, s.data)
+    marker = state.validation_failed_path(s.output)
+    if has_errors(problems):
+        atomic.write_text(marker, f"{sum(p.severity == 'error' for p in problems)}\n")
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
