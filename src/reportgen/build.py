@@ -15,6 +15,10 @@ Heavy libraries are imported by the stage that needs them (inside the functions)
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
 
 from . import atomic, state
@@ -96,7 +100,29 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list:
     # Imported here for start-up time: WeasyPrint, matplotlib and the templates load only in render jobs.
     from .worker import render_shard
 
-    return render_shard(s, shard, jobs=jobs)
+    with temporary_folder(state.tmp_dir(s.output, f"render-{shard}")):
+        return render_shard(s, shard, jobs=jobs)
+
+
+@contextlib.contextmanager
+def temporary_folder(folder):
+    """Make ``folder`` (emptied first: a killed job's leftovers) the temporary folder of this process and of those it
+    starts, and remove it at the end: WeasyPrint's font folders (one per worker, which exit without removing
+    theirs) never reach the system's temporary folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved[0]
+        if saved[1] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[1]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stage_index(s: Settings) -> dict:

@@ -122,7 +122,7 @@ class ProblemGroup:
         by_value = {p.value: p for p in self.problems}
         return [(value, suggested_value(by_value[value]), n) for value, n in ordered]
 
-    def line(self, report: Path | None = None) -> str:
+    def line(self) -> str:
         first = self.problems[0]
         if self.count == 1:
             return str(first)
@@ -148,8 +148,6 @@ class ProblemGroup:
         hint = _hint(first.message)
         if hint and not any(fixed is not None for _, fixed, _ in fixes[:FIRST_VALUES]):
             text += f"; {'fix: ' if self.severity == 'error' else ''}{hint}"
-        if report is not None:
-            text += f"; every row in {report}"
         return text
 
 
@@ -178,8 +176,13 @@ def group_problems(problems: Iterable[Problem]) -> list[ProblemGroup]:
 
 def problem_lines(problems: Iterable[Problem], *, report: Path | None = None) -> list[str]:
     """The console's lines for ``problems``: every problem when :func:`verbose`, else one line per group (a
-    group of one is the problem's own line); ``report``: where the full list is, named on grouped lines."""
+    group of one is the problem's own line) and, when a group stands for several, where the full list is
+    (``report``)."""
     problems = list(problems)
     if verbose():
         return [str(p) for p in sorted(problems, key=sort_key)]
-    return [g.line(report if g.count > 1 else None) for g in group_problems(problems)]
+    groups = group_problems(problems)
+    lines = [g.line() for g in groups]
+    if report is not None and any(g.count > 1 for g in groups):
+        lines.append(f"every row of these is listed in {report}")
+    return lines

@@ -253,13 +253,10 @@ class Engine(threading.Thread):
         self.render_errors: dict[str, str] = {}
         self.passes = 0
         self.handling = False
-        self.tmp = Path(tempfile.mkdtemp(prefix="preview-", dir=self._tmp_root()))
+        self.tmp = state.tmp_dir(s.output, f"preview-{os.getpid()}")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp.mkdir(parents=True)
         self.pdfs = [PdfProcess(s, self.tmp), PdfProcess(s, self.tmp, nice=10)] if pdfs else []
-
-    def _tmp_root(self) -> Path:
-        root = state.state_dir(self.s.output) / "tmp"
-        root.mkdir(parents=True, exist_ok=True)
-        return root
 
     # -- the server's side ---------------------------------------------------------------------------------------
 
