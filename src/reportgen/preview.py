@@ -360,14 +360,14 @@ class Engine(threading.Thread):
         self.problems = result.problems
         if has_errors(result.problems):
             self.result = None  # the next change validates everything again
+            record_validation(self.s, result.problems)  # before the banner that links it
             self.listener.problems("validation", _lines(result.problems))
-            record_validation(self.s, result.problems)
             return False
         self.check()
         figures = compute_figures(result.dataset)
         self.result = (result, figures)
-        self.listener.problems("", [])
         record_validation(self.s, result.problems)
+        self.listener.problems("", [])
         return True
 
     def reread_narratives(self) -> bool:
@@ -382,10 +382,10 @@ class Engine(threading.Thread):
         problems = sorted(others + narrative_problems, key=sort_key)
         self.problems = problems
         if has_errors(narrative_problems):
-            self.listener.problems("validation", _lines(problems))
             from .build import record_validation
 
             record_validation(self.s, problems)
+            self.listener.problems("validation", _lines(problems))
             self.result = None  # the next change validates everything again
             return False
         sources = {k: v for k, v in ds.source_files.items() if not k.startswith("narrative/")}
@@ -512,7 +512,7 @@ class Engine(threading.Thread):
 
     def idle(self) -> bool:
         """Nothing queued, no pass due, no PDF due or rendering (tests and the benchmark wait for this)."""
-        return not self.queued and not self.full and not self.waiting and not any(p.busy for p in self.pdfs)
+        return not self.busy() and not self.waiting and not any(p.busy for p in self.pdfs)
 
     def busy(self) -> bool:
         """A change is queued or being handled (the pages may not show the last save yet)."""
