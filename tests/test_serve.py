@@ -396,21 +396,25 @@ def test_serve_end_to_end(tmp_path, tiny_dataset_files, write_dataset):
         listener = threading.Thread(target=listen, daemon=True)
         listener.start()
 
-        # Edit a data file: NGA's English narrative (only that brief is re-rendered, which keeps the test fast;
-        # tests/test_changes.py covers changed figures).
+        # The warm engine takes over after the first build.
+        st = srv.wait(lambda s: s["mode"] == "engine" and not s["busy"] and s["pages"], "the engine", deadline)
+
+        # Edit a data file: NGA's English narrative. The page shows it within about a second (the engine), its
+        # PDF follows.
         narrative = data / "narrative" / "en" / "countries" / "NGA.md"
+        seen = st["pages"].get("/en/countries/NGA.html", 0)
+        saved = time.monotonic()
         narrative.write_text("Nigeria is a major country of origin, transit and destination.\n", encoding="utf-8")
-        build = st["build"]
-        page = ""
-        while time.monotonic() < deadline and "transit and destination" not in page:
-            st = srv.wait(lambda s: s["build"] > build, "the rebuild", deadline)
-            build = st["build"]
-            page = unescape(srv.get("/en/countries/NGA.html")[1])
+        st = srv.wait(lambda s: s["pages"].get("/en/countries/NGA.html", 0) > seen, "the page", deadline)
+        shown = time.monotonic() - saved
+        page = unescape(srv.get("/en/countries/NGA.html")[1])
         assert st["state"] == "ok", st
         assert "Nigeria is a major country of origin, transit and destination." in page, page[:2000]
+        assert shown < 30, shown  # about a second on an idle machine; shared CI machines are slower
         assert "reload" in events and "hello" in events
-        changes = unescape(srv.get("/changes.html")[1])
-        assert "en/countries/NGA" in changes and "transit and destination" in changes
+        pdfs = st["pdfs"].get("/en/countries/NGA.html", 0)
+        srv.wait(lambda s: s["pdfs"].get("/en/countries/NGA.html", 0) > pdfs or s["pending_pdfs"] == 0, "the PDF",
+                 deadline)
 
         # Edit it into an invalid state: the problem shows in the page, the server goes on.
         actions = data / "actions.csv"
