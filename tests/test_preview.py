@@ -72,6 +72,7 @@ def test_changes_are_sorted_by_what_they_require(tmp_path):
     assert [p.name for p in c.code] == ["aggregate.py"]
 
 
+@pytest.mark.slow
 def test_a_save_shows_at_once_then_its_pdf_and_a_build_finds_it_up_to_date(prepared):
     s = prepared
     events = Events()
@@ -165,6 +166,7 @@ def test_a_broken_template_is_reported_and_the_pages_kept(prepared, tmp_path):
         engine.close()
 
 
+@pytest.mark.slow
 def test_a_render_job_leaves_nothing_in_the_temporary_folder(prepared, tmp_path, monkeypatch):
     """WeasyPrint's workers each make a font folder and exit without removing it: the render job gives them a
     temporary folder of its own (in the build state) and removes it."""
