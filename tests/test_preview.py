@@ -179,3 +179,25 @@ def test_a_render_job_leaves_nothing_in_the_temporary_folder(prepared, tmp_path,
     assert list(system_tmp.iterdir()) == []
     assert not (state.state_dir(prepared.output) / state.TMP / "render-0").exists()
     assert os.environ["TMPDIR"] == str(system_tmp) and tempfile.gettempdir() == str(system_tmp)
+
+
+def test_a_narrative_save_reads_only_the_narratives_and_gives_what_validation_gives(prepared):
+    from reportgen.validate import validate_dataset
+
+    s = prepared
+    engine = Engine(s, Events().listener(), pdfs=False)
+    engine.start()
+    try:
+        wait_for(lambda: engine.passes >= 1 and not engine.busy(), "the first pass")
+        figures = engine.result[1]
+        narrative = s.data / "narrative" / "en" / "countries" / "NGA.md"
+        narrative.write_text("See ![a map](assets/missing.png).\n", encoding="utf-8")
+        engine.submit([narrative])
+        wait_for(lambda: engine.passes >= 2 and not engine.busy(), "the second pass", 60)
+        result = validate_dataset(s.data)
+        assert engine.result[1] is figures  # the figures were kept
+        assert engine.result[0].problems == result.problems
+        assert engine.result[0].dataset.narratives == result.dataset.narratives
+        assert engine.result[0].dataset.source_files == result.dataset.source_files
+    finally:
+        engine.close()

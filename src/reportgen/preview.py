@@ -372,13 +372,14 @@ class Engine(threading.Thread):
 
     def reread_narratives(self) -> bool:
         """Only narrative files changed: read them again (the same checks as validation), keep the figures."""
-        from .validate import check_narratives
+        from .validate import read_narratives
 
         result, figures = self.result
         ds = result.dataset
-        texts, digests, narrative_problems = check_narratives(
-            Path(self.s.data), ds.evaluation.languages, set(ds.regions["region"]), set(ds.countries["country"]))
-        others = [p for p in result.problems if not p.file.startswith("narrative/")]
+        texts, digests, narrative_problems = read_narratives(
+            Path(self.s.data), ds.evaluation.languages, frozenset(ds.regions["region"]),
+            frozenset(ds.countries["country"]))
+        others = [p for p in result.problems if not p.file.startswith(("narrative/", "assets/"))]
         problems = sorted(others + narrative_problems, key=sort_key)
         self.problems = problems
         if has_errors(narrative_problems):
