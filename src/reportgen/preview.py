@@ -184,6 +184,15 @@ class PdfProcess:
                 return ("failed", page.key, "the PDF process died (out of memory or crash); save again to retry")
         return None
 
+    def pause(self, paused: bool) -> None:
+        """Stop (SIGSTOP) or resume (SIGCONT) the process: while the engine brings the open pages up to date, the
+        PDFs give it the CPU; nothing is lost, the render goes on where it was."""
+        if self.proc is not None and self.proc.pid and self.proc.is_alive():
+            try:
+                os.kill(self.proc.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
     def restart(self) -> None:
         """Abandon the render in progress: a new process takes over (its imports are paid in the background)."""
         self.stop()
@@ -313,6 +322,7 @@ class Engine(threading.Thread):
                 return True
             full, self.full = self.full, False
             self.handling = True
+            self.pause_pdfs(True)
             try:
                 self.apply(changes, full=full)
             except Interrupted:
@@ -321,6 +331,7 @@ class Engine(threading.Thread):
                 self.full = full
             finally:
                 self.handling = False
+                self.pause_pdfs(False)
             return True
         return self.pump_pdf()
 
@@ -413,6 +424,10 @@ class Engine(threading.Thread):
         self.worker.envs = envs
         self.docs = plan_documents(ds, languages)
 
+    def pause_pdfs(self, paused: bool) -> None:
+        for process in self.pdfs:
+            process.pause(paused)
+
     def order(self) -> list[Doc]:
         """The publications open in a browser first, then the others in the plan's order."""
         open_pages = self.viewing()
@@ -452,6 +467,8 @@ class Engine(threading.Thread):
                     process.restart()  # that PDF is of a page that changed again
             if doc_url(doc) in open_pages:
                 self.pump_pdf()  # the open page's PDF starts now, beside the other pages' HTML
+            else:
+                self.pause_pdfs(False)  # the open pages are up to date: the PDFs go on beside the others' HTML
         self.render_errors = errors
         self.report_render_errors()
 
