@@ -516,7 +516,7 @@ class Engine(threading.Thread):
         doc_key = next((k for k, p in self.waiting.items() if p.key == page_key), None)
         if doc_key is None or self.shown.get(doc_key) != page_key:
             return  # the page changed while its PDF was rendered: the newer one is due
-        page = self.waiting.pop(doc_key)
+        page = self.waiting[doc_key]
         if status == "built":
             _, _, data, pages, seconds = message
             self.worker.record(page, data, pages, seconds)
@@ -526,6 +526,7 @@ class Engine(threading.Thread):
         else:
             self.failed_pdfs[doc_key] = message[2]
             say(f"reportgen serve: PDF of {doc_key} failed: {message[2]}")
+        del self.waiting[doc_key]  # after telling: whoever waits for idle() has heard of this PDF
         self.report_render_errors()
 
     def idle(self) -> bool:
