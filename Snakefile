@@ -27,6 +27,7 @@ include: "rules/common.smk"
 
 
 tell_jobs_when_the_run_started(STARTED)
+quiet_user_errors()
 
 
 include: "rules/prepare.smk"

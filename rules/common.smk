@@ -2,7 +2,9 @@
 
 import importlib
 import importlib.util
+import logging
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -87,3 +89,39 @@ def tell_jobs_when_the_run_started(started):
     param that changes at every run would rerun the job every time. A job that runs elsewhere (a cluster) does not
     get it and counts from the start of the prepare stage."""
     os.environ.update(REPORTGEN_RUN_STARTED=repr(started))
+
+
+#: Snakemake's lines about its own set-up, said on every run: left out of the console unless verbose.
+SET_UP_LINES = ("Assuming unrestricted shared filesystem usage", "Using shell:", "Provided cores:",
+                "Rules claiming more threads", "Conda environments: ignored", "Select jobs to execute",
+                "Execute 1 jobs", "Config file config/config.yaml is extended")
+
+
+class QuietConsole(logging.Filter):
+    """Drops Snakemake's exception text for a job that stopped on an error the user can fix (reportgen exits 1 for
+    an invalid dataset, 2 for another such error, after printing the problems and what to do, once): Snakemake's
+    RuleException/CalledProcessError with the job's command and its closing WorkflowError would only repeat it;
+    and Snakemake's set-up lines (SET_UP_LINES). Every other error goes through; REPORTGEN_VERBOSE=1
+    (reportgen --verbose) keeps everything."""
+
+    user_error = False
+
+    def filter(self, record):
+        text = record.getMessage()
+        if text.startswith(SET_UP_LINES):
+            return False
+        if "CalledProcessError" in text and "reportgen " in text and re.search(r"non-zero exit status [12]\.", text):
+            QuietConsole.user_error = True
+            return False
+        if QuietConsole.user_error and (
+            "At least one job did not complete successfully" in text
+            or text.startswith("Exiting because a job execution failed")
+        ):
+            return False
+        return True
+
+
+def quiet_user_errors():
+    """Install :class:`QuietConsole` on Snakemake's logger, unless every line is wanted."""
+    if os.environ.get("REPORTGEN_VERBOSE", "").strip().lower() in ("", "0", "false", "no"):
+        logging.getLogger("snakemake.logging").addFilter(QuietConsole())

@@ -437,14 +437,16 @@ def axe_violations(page: Path) -> list[dict]:
     )
     copy = page.with_name(page.stem + ".axe-check.html")
     copy.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
+    profile = tempfile.mkdtemp(prefix="reportgen-chromium-")  # removed below: nothing left in the temporary folder
     try:
         dom = subprocess.run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--no-first-run", "--disable-quic", f"--user-data-dir={tempfile.mkdtemp(prefix='reportgen-chromium-')}",
+                              "--no-first-run", "--disable-quic", f"--user-data-dir={profile}",
                               "--virtual-time-budget=20000", "--dump-dom", copy.resolve().as_uri()],
                              capture_output=True, text=True, timeout=180).stdout
     finally:
         copy.unlink()
+        shutil.rmtree(profile, ignore_errors=True)
     found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
     assert found, f"axe-core did not report on {page}"
     return json.loads(html_module.unescape(found.group(1)))

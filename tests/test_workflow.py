@@ -6,6 +6,7 @@ second language adds nothing to what is tested, so the module stays within a cou
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,10 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
 
 
-def snakemake(data: Path, out: Path, *extra: str, config: tuple[str, ...] = (), check: bool = True):
+def snakemake(data: Path, out: Path, *extra: str, config: tuple[str, ...] = (), check: bool = True,
+              env: dict | None = None):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
            "--config", f"data={data}", f"output={out}", *config, *extra]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env=None if env is None else {**os.environ, **env})
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc
@@ -150,13 +153,32 @@ def test_failed_validation_keeps_publications(built, tmp_path):
     d2, o2 = _copy_build(data, out, tmp_path)
     before = {k: v for k, v in published(o2).items() if not k.startswith("validation.")}
     edit_csv(d2 / "actions.csv", "A-001", "committed", "12,5O0")
-    proc = snakemake(d2, o2, check=False)
+    proc = snakemake(d2, o2, check=False, env={"REPORTGEN_VERBOSE": "0"})
     assert proc.returncode != 0
     assert "actions.csv:2: committed:" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    console = proc.stdout + proc.stderr
+    # The problem list once, one line where to look, no exception text for a data problem, no job blocks.
+    assert console.count("actions.csv:2: committed:") == 1, console
+    assert str(o2 / "validation.html") in proc.stderr
+    for noise in ("Traceback", "RuleException", "CalledProcessError", "WorkflowError", "input:", "Error in rule"):
+        assert noise not in console, (noise, console)
     after = {k: v for k, v in published(o2).items() if not k.startswith("validation.")}
     assert after == before
     assert "12,5O0" in (o2 / "validation.json").read_text(encoding="utf-8")
+
+
+def test_a_build_is_quiet_and_leaves_nothing_in_the_temporary_folder(built, tmp_path):
+    data, out, _ = built
+    d2, o2 = _copy_build(data, out, tmp_path)
+    (d2 / "narrative" / "fr" / "synthesis.md").write_text("## Contexte\n\nUn autre texte.\n", encoding="utf-8")
+    system_tmp = tmp_path / "system-tmp"
+    system_tmp.mkdir()
+    proc = snakemake(d2, o2, env={"TMPDIR": str(system_tmp), "REPORTGEN_VERBOSE": "0"})
+    assert list(system_tmp.iterdir()) == []  # WeasyPrint's font folders went to the build state's tmp/, removed
+    assert not (o2 / ".reportgen" / "tmp" / "render-0").exists()
+    console = proc.stdout + proc.stderr
+    assert "input:" not in console and "SNAKEMAKE" not in console
+    assert "reportgen: 1 built" in console  # the summary
 
 
 def test_cluster_generic_executor_matches_local_build(built, tmp_path):

@@ -15,10 +15,14 @@ Heavy libraries are imported by the stage that needs them (inside the functions)
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 import time
 
 from . import atomic, state
-from .console import say
+from .console import problem_lines, say
 from .errors import ReportgenError, ValidationFailed, has_errors
 from .settings import Settings, source_date_epoch, template_dirs
 
@@ -29,20 +33,29 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     Raises ValidationFailed (after writing the report) when the dataset has errors. Publications are untouched.
     """
     # Imported here for start-up time: pandas and pandera load only for the stages that validate.
-    from .review import write_validation_report
     from .validate import validate_dataset
 
     result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
     if not quiet:
-        for p in result.problems:
-            say(str(p))
-    write_validation_report(result.problems, s.output, s.data)
-    marker = state.validation_failed_path(s.output)
+        for line in problem_lines(result.problems, report=s.output / "validation.html"):
+            say(line)
+    record_validation(s, result.problems)
     if has_errors(result.problems):
-        atomic.write_text(marker, f"{sum(p.severity == 'error' for p in result.problems)}\n")
         raise ValidationFailed(result.problems)
-    marker.unlink(missing_ok=True)
     return result
+
+
+def record_validation(s: Settings, problems: list) -> None:
+    """Write the validation report (every problem) and the build state's marker of a failed validation (removed
+    when the dataset has no error). The preview records its validations through this too."""
+    from .review import write_validation_report
+
+    write_validation_report(problems, s.output, s.data)
+    marker = state.validation_failed_path(s.output)
+    if has_errors(problems):
+        atomic.write_text(marker, f"{sum(p.severity == 'error' for p in problems)}\n")
+    else:
+        marker.unlink(missing_ok=True)
 
 
 def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
@@ -87,7 +100,29 @@ def stage_render(s: Settings, shard: int, *, jobs: int | None = None) -> list:
     # Imported here for start-up time: WeasyPrint, matplotlib and the templates load only in render jobs.
     from .worker import render_shard
 
-    return render_shard(s, shard, jobs=jobs)
+    with temporary_folder(state.tmp_dir(s.output, f"render-{shard}")):
+        return render_shard(s, shard, jobs=jobs)
+
+
+@contextlib.contextmanager
+def temporary_folder(folder):
+    """Make ``folder`` (emptied first: a killed job's leftovers) the temporary folder of this process and of those it
+    starts, and remove it at the end: WeasyPrint's font folders (one per worker, which exit without removing
+    theirs) never reach the system's temporary folder."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    saved = tempfile.tempdir, os.environ.get("TMPDIR")
+    tempfile.tempdir = str(folder)
+    os.environ["TMPDIR"] = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved[0]
+        if saved[1] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[1]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def stage_index(s: Settings) -> dict:

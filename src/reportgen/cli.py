@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .console import VERBOSE_ENV, problem_lines, set_verbose
 from .errors import ReportgenError, ValidationFailed
 from .model import LANGUAGES
 from .settings import PROJECT_ROOT, Settings, config_entries, config_keys
@@ -93,8 +94,8 @@ def cmd_validate(args) -> int:
         from .validate import validate_dataset
 
         result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
-        for p in result.problems:
-            print(p, file=sys.stderr)
+        for line in problem_lines(result.problems):
+            print(line, file=sys.stderr)
         errors = sum(p.severity == "error" for p in result.problems)
         warnings = len(result.problems) - errors
         if errors:
@@ -192,11 +193,16 @@ def make_parser() -> argparse.ArgumentParser:
                     "validate, prepare, render, index.",
         epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"reportgen {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help=f"print every line: each problem and warning on its own (by default repeated ones "
+                             f"are grouped), each job's details; the same as {VERBOSE_ENV}=1")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("validate", help="check a dataset folder against the contract and list every problem",
-                       description="Check DATA_DIR against the dataset contract (docs/dataset.md). Prints every "
-                                   "problem as file:row: column: message. With --output, also writes "
+                       description="Check DATA_DIR against the dataset contract (docs/dataset.md). Prints each "
+                                   "problem as file:row: column: message, repeated ones grouped by file, column and "
+                                   "kind (count, first rows and values, the fix; reportgen --verbose validate: one "
+                                   "line each). With --output, also writes "
                                    "validation.json and validation.html there. Exit status 1 when there is any error.")
     _settings_args(p, data_positional=True)
     p.set_defaults(func=cmd_validate)
@@ -275,6 +281,8 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    if args.verbose:
+        set_verbose(True)
     if getattr(args, "log", None):
         sys.stderr = _Tee(sys.stderr, args.log)
     try:

@@ -5,25 +5,34 @@ What it does:
 1. Serves the output folder over HTTP on ``host`` (127.0.0.1 by default: only this machine), ``port`` 0 picking a
    free port; the URL is printed on stdout. Only files inside the output folder are served (no ``..``, no symbolic
    link leading out, no hidden file such as the ``.reportgen/`` build state).
-2. Builds with the *same* workflow as ``snakemake --cores all`` (a ``snakemake`` subprocess in the project's folder,
-   with the dataset and output folders and the settings given on the command line), so a preview is exactly what
-   a build publishes, and a rebuild only re-renders what changed.
+2. Builds once with the *same* workflow as ``snakemake --cores all`` (a ``snakemake`` subprocess in the project's
+   folder, with the dataset and output folders and the settings given on the command line), then hands over to
+   the warm preview engine (:mod:`reportgen.preview`), which keeps the dataset, figures, templates and a WeasyPrint
+   process loaded and, on each save, re-renders the HTML of what changed (the pages open in a browser first) in a
+   fraction of a second, then the PDFs. It writes through the build's own functions and build state, so a build
+   after the session finds the publications up to date.
 3. Watches the dataset folder, ``templates/`` (and the override folder), ``config/`` and the package's code
-   (debounced: a burst of saves makes one rebuild) and rebuilds on every change.
+   (a burst of saves within ``QUIET_MS`` is one change). A change to reportgen's code or config cannot be taken
+   into the running engine: from then on each change runs the workflow, and the console says to restart.
 4. Reloads the open pages: every HTML page it serves (not the file on disk) gets a small script that listens to the
-   Server-Sent Events stream ``/__reportgen/events`` and reloads the page on a ``reload`` event (sent when a build
-   ends). When the last build failed, pages also get a banner listing the problems (the validation report's, or the
-   build's error messages): the server keeps serving the last good publications and rebuilds on the next save.
-5. ``/__reportgen/status`` answers JSON: ``{"state": "building"|"ok"|"failed", "build": n, "problems": [...]}``
-   where ``build`` counts finished builds.
+   Server-Sent Events stream ``/__reportgen/events?page=PATH`` (which also tells the engine which pages are open)
+   and reloads the page, keeping its scroll position, when that page changed. When the last save broke
+   validation or rendering, pages also get a banner listing the problems (file, row, column, what to do) over the
+   last good publication; it goes when the files are fixed. Banner, script and placeholder pages are templates
+   (``partials/preview.html.j2``, ``preview.html.j2``) rendered through the one Jinja environment.
+5. ``/__reportgen/status`` answers JSON: ``{"state": "building"|"ok"|"failed", "build": n, "failure": …,
+   "problems": [...], "mode": "workflow"|"engine", "pages": {path: n}, "pdfs": {path: n}, "pending_pdfs": n,
+   "busy": bool}``
+   where ``build`` counts finished workflow builds and ``pages``/``pdfs`` count the updates of each page and PDF.
 6. Ctrl-C (SIGINT) or SIGTERM stops everything cleanly: the running build is interrupted (Snakemake removes its
-   incomplete files; the next build resumes), threads are joined, the socket closed, exit status 0.
+   incomplete files; the next build resumes), the engine and its WeasyPrint process stopped, threads joined, the
+   socket closed, the temporary folder removed, exit status 0.
 """
 
 from __future__ import annotations
 
 import collections
-import html
+import functools
 import json
 import os
 import re
@@ -42,20 +51,23 @@ from typing import Any
 
 from . import state
 from .errors import Problem, ReportgenError
-from .settings import PROJECT_ROOT, Settings, config_entries, config_keys, defaults
+from .settings import PROJECT_ROOT, Settings, config_entries, config_keys, defaults, template_dirs
 
 EVENTS_PATH = "/__reportgen/events"
 STATUS_PATH = "/__reportgen/status"
-#: Milliseconds of quiet after a change before rebuilding (a burst of saves makes one build), and the longest a
-#: burst is grouped for.
-QUIET_MS = 250
-DEBOUNCE_MS = 2000
+#: Milliseconds of quiet after a change before handling it (an editor's save is a burst of events within a few
+#: milliseconds: one change), and the longest a burst is grouped for.
+QUIET_MS = 50
+DEBOUNCE_MS = 1000
 #: Seconds a running build is given to stop on SIGINT before it is killed.
 STOP_GRACE = 5.0
 #: Lines of the build's output kept to explain a failure.
 KEPT_LINES = 400
 #: Problems listed in a page's banner (the rest are counted).
 BANNER_PROBLEMS = 50
+#: The overlays' templates (macros ``banner`` and ``live``) and the placeholder page.
+OVERLAYS = "partials/preview.html.j2"
+PLACEHOLDER = "preview.html.j2"
 
 _IGNORED_SUFFIXES = (".pyc", ".pyo", ".mo", ".swp", ".swx", ".swo", ".tmp", ".part", "~", ".bak", ".orig")
 
@@ -65,27 +77,59 @@ _IGNORED_SUFFIXES = (".pyc", ".pyo", ".mo", ".swp", ".swx", ".swo", ".tmp", ".pa
 # ----------------------------------------------------------------------------------------------------------------
 
 class BuildState:
-    """The last build's outcome, with a condition that wakes the event streams on every change."""
+    """The preview's state, with a condition that wakes the event streams on every change."""
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
         self.state = "building"
-        self.build = 0  # finished builds
+        self.build = 0  # finished workflow builds
         self.problems: list[str] = []
         self.failure = ""  # what failed: "validation" or "build"
         self.version = 0  # bumped on every change, for the event streams
+        self.banner = 0  # bumped whenever the problems shown change
+        self.mode = "workflow"  # "engine" once the warm engine took over
+        self.pages: dict[str, int] = {}  # URL path -> updates of that page
+        self.pdfs: dict[str, int] = {}  # URL path of the page -> updates of its PDF
+        self.viewers: collections.Counter[str] = collections.Counter()  # URL path -> open event streams
+        self.pending: Any = lambda: 0  # how many PDFs are due (the engine's count, once it runs)
+        self.busy: Any = lambda: False  # the engine is handling a change
 
     def snapshot(self) -> dict[str, Any]:
         with self.cond:
             return {"state": self.state, "build": self.build, "problems": list(self.problems),
-                    "failure": self.failure}
+                    "failure": self.failure, "mode": self.mode, "pages": dict(self.pages), "pdfs": dict(self.pdfs),
+                    "pending_pdfs": self.pending(), "busy": self.state == "building" or self.busy()}
 
     def set(self, **changes: Any) -> None:
         with self.cond:
+            before = self._shown()
             for k, v in changes.items():
                 setattr(self, k, v)
+            if self._shown() != before:
+                self.banner += 1
             self.version += 1
             self.cond.notify_all()
+
+    def _shown(self) -> tuple:
+        """The banner pages show (nothing unless the last build or save failed)."""
+        return (self.failure, tuple(self.problems)) if self.state == "failed" else ()
+
+    def page_changed(self, path: str, *, pdf: bool = False) -> None:
+        with self.cond:
+            counts = self.pdfs if pdf else self.pages
+            counts[path] = counts.get(path, 0) + 1
+            self.version += 1
+            self.cond.notify_all()
+
+    def token(self, path: str) -> str:
+        """What a page served now shows: it changes when the page (or the banner over it) must reload."""
+        with self.cond:
+            return f"{self.build}.{self.banner}.{self.pages.get(path, 0)}"
+
+    def viewing(self) -> set[str]:
+        """The pages open in a browser (each keeps an event stream open)."""
+        with self.cond:
+            return {path for path, n in self.viewers.items() if n > 0}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -156,8 +200,10 @@ class Builder(threading.Thread):
     """Runs the workflow whenever :meth:`request` was called, one build at a time, until stopped."""
 
     def __init__(self, settings: Settings, state: BuildState, stop: threading.Event, *,
-                 log=sys.stderr) -> None:
+                 log=sys.stderr, before=None, after=None) -> None:
         super().__init__(name="reportgen-builder", daemon=True)
+        self.before = before  # called before each build (the engine must not write meanwhile)
+        self.after = after  # called after each build (the engine takes over after the first)
         self.settings = settings
         self.state = state
         self.stop = stop
@@ -176,7 +222,11 @@ class Builder(threading.Thread):
             self.pending.clear()
             if self.stop.is_set():
                 break
+            if self.before is not None:
+                self.before()
             self.build_once()
+            if self.after is not None and not self.stop.is_set():
+                self.after()
 
     def build_once(self) -> None:
         s = self.settings
@@ -314,7 +364,7 @@ def make_filter(roots: list[Path], output: Path):
 
 
 class Watcher(threading.Thread):
-    """Calls ``on_change`` after each debounced burst of changes in the watched folders."""
+    """Calls ``on_change(paths)`` after each debounced burst of changes in the watched folders."""
 
     def __init__(self, folders: list[Path], output: Path, on_change, stop: threading.Event, *,
                  log=sys.stderr) -> None:
@@ -337,7 +387,7 @@ class Watcher(threading.Thread):
                 names = sorted({Path(p).name for _, p in changes})
                 shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
                 print(f"reportgen serve: changed: {shown}", file=self.log, flush=True)
-                self.on_change()
+                self.on_change({Path(p) for _, p in changes})
         except Exception as exc:  # noqa: BLE001 - a dead watcher must say so, the server goes on
             print(f"reportgen serve: warning: watching stopped ({exc}); restart serve to watch again",
                   file=self.log, flush=True)
@@ -347,58 +397,37 @@ class Watcher(threading.Thread):
 # HTTP
 # ----------------------------------------------------------------------------------------------------------------
 
-_RELOAD_SCRIPT = """<script data-reportgen-live>
-(function () {
-  var built = %d;
-  if (!window.EventSource) return;
-  var source = new EventSource("%s");
-  source.addEventListener("hello", function (e) { if (+e.data !== built) location.reload(); });
-  source.addEventListener("reload", function () { location.reload(); });
-  source.addEventListener("building", function () {
-    if (document.getElementById("reportgen-building")) return;
-    var d = document.createElement("div");
-    d.id = "reportgen-building"; d.setAttribute("role", "status"); d.textContent = "Rebuilding\\u2026";
-    d.style.cssText = "position:fixed;right:1rem;bottom:1rem;z-index:2147483647;background:#1d3f73;color:#fff;" +
-      "padding:.4rem .8rem;border-radius:.3rem;font:14px/1.4 sans-serif";
-    document.body.appendChild(d);
-  });
-})();
-</script>
-"""
+@functools.lru_cache(maxsize=4)
+def overlay_environment(templates: str = ""):
+    """The one Jinja environment (English) that renders the preview's overlays and placeholder page."""
+    # Imported here for start-up time: Jinja and the catalogues load with the first page served.
+    from .render import make_environment
 
-_BANNER_STYLE = ("position:relative;z-index:2147483647;margin:0;padding:1rem 1.25rem;background:#fbeee6;"
-                 "color:#1a1a1a;border-bottom:3px solid #a33a00;font:15px/1.45 sans-serif")
+    return make_environment("en", template_dirs=template_dirs(templates or None))
 
 
-def banner_html(status: dict[str, Any]) -> str:
-    """The failure banner injected at the top of every page (empty when the last build succeeded)."""
+def banner_html(status: dict[str, Any], env=None) -> str:
+    """The problems banner injected at the top of every page (empty when the last build or save was fine)."""
     if status["state"] != "failed":
         return ""
-    problems = status["problems"]
-    if status.get("failure") == "validation":
-        head = ("The dataset has errors: nothing was rebuilt and the pages are those of the last good build. "
-                "Fix the problems below and save; the page reloads after the next build.")
-        more = ' See also <a href="/validation.html">the validation report</a>.'
-    else:
-        head = ("The last build failed: the pages are those of the last good build. "
-                "Fix the problems below and save; the page reloads after the next build.")
-        more = ""
-    items = "".join(f"<li><code>{html.escape(p)}</code></li>" for p in problems[:BANNER_PROBLEMS])
-    if len(problems) > BANNER_PROBLEMS:
-        items += f"<li>… and {len(problems) - BANNER_PROBLEMS} more</li>"
-    return (f'<div id="reportgen-problems" role="alert" lang="en" style="{_BANNER_STYLE}">'
-            f"<p style=\"margin:0 0 .5rem\"><strong>reportgen serve, build {status['build']}:</strong> "
-            f"{html.escape(head)}{more}</p><ul style=\"margin:0;padding-left:1.5rem\">{items}</ul></div>\n")
+    env = env or overlay_environment()
+    module = env.get_template(OVERLAYS).module
+    return str(module.banner(status, BANNER_PROBLEMS)) + "\n"
+
+
+def live_script(token: str, env=None) -> str:
+    env = env or overlay_environment()
+    return str(env.get_template(OVERLAYS).module.live(token, EVENTS_PATH)) + "\n"
 
 
 _BODY_OPEN = re.compile(rb"<body\b[^>]*>", re.I)
 _BODY_CLOSE = re.compile(rb"</body\s*>", re.I)
 
 
-def inject(page: bytes, status: dict[str, Any]) -> bytes:
-    """``page`` with the failure banner (if any) after ``<body>`` and the reload script before ``</body>``."""
-    script = (_RELOAD_SCRIPT % (int(status["build"]), EVENTS_PATH)).encode("utf-8")
-    banner = banner_html(status).encode("utf-8")
+def inject(page: bytes, status: dict[str, Any], *, token: str = "", env=None) -> bytes:
+    """``page`` with the problems banner (if any) after ``<body>`` and the reload script before ``</body>``."""
+    script = live_script(token, env).encode("utf-8")
+    banner = banner_html(status, env).encode("utf-8")
     closes = list(_BODY_CLOSE.finditer(page))
     if closes:
         at = closes[-1].start()
@@ -411,17 +440,16 @@ def inject(page: bytes, status: dict[str, Any]) -> bytes:
     return page
 
 
-def placeholder_page(status: dict[str, Any], path: str) -> bytes:
+def placeholder_page(status: dict[str, Any], path: str, env=None) -> bytes:
     """The page shown for an HTML page that does not exist (yet): building, failed, or not found."""
     if status["state"] == "building":
         text = "The publications are being built; this page reloads when the build ends."
     elif status["state"] == "failed":
-        text = "The build failed (see above); this page reloads after the next build."
+        text = "The build failed (see above); this page reloads when the files are fixed."
     else:
         text = f"There is no page at {path} in the output folder."
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8"><title>reportgen serve</title></head>\n'
-            f'<body>\n<main><h1>reportgen serve</h1><p>{html.escape(text)}</p>'
-            f'<p><a href="/">All publications</a></p></main>\n</body>\n</html>\n').encode("utf-8")
+    env = env or overlay_environment()
+    return env.get_template(PLACEHOLDER).render(text=text).encode("utf-8")
 
 
 class PreviewServer(ThreadingHTTPServer):
@@ -432,9 +460,11 @@ class PreviewServer(ThreadingHTTPServer):
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], root: Path, state: BuildState, stop: threading.Event):
+    def __init__(self, address: tuple[str, int], root: Path, state: BuildState, stop: threading.Event, *,
+                 templates: Path | str | None = None):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
+        self.env = overlay_environment(str(templates or ""))
         self.root = root.resolve()
         self.state = state
         self.stop = stop
@@ -518,10 +548,15 @@ class PreviewHandler(SimpleHTTPRequestHandler):
                 return None
             target = target / "index.html"
         is_html = target.suffix.lower() in (".html", ".htm")
-        status = self.server.state.snapshot()
+        state = self.server.state
+        status = state.snapshot()
+        env = self.server.env
+        if is_html:
+            page_path = "/" + target.relative_to(self.server.root).as_posix()
+            token = state.token(page_path)
         if not target.is_file():
             if is_html:
-                page = inject(placeholder_page(status, path), status)
+                page = inject(placeholder_page(status, path, env), status, token=token, env=env)
                 return self._send(HTTPStatus.NOT_FOUND, "text/html; charset=utf-8", page, head)
             return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", head)
         try:
@@ -529,7 +564,8 @@ class PreviewHandler(SimpleHTTPRequestHandler):
         except OSError:
             return self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n", head)
         if is_html:
-            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", inject(data, status), head)
+            return self._send(HTTPStatus.OK, "text/html; charset=utf-8", inject(data, status, token=token, env=env),
+                              head)
         return self._send(HTTPStatus.OK, self.guess_type(str(target)), data, head)
 
     def _resolve(self, url_path: str) -> Path | None:
@@ -562,44 +598,139 @@ class PreviewHandler(SimpleHTTPRequestHandler):
                 pass
 
     def _events(self, head: bool) -> None:
-        """Server-Sent Events: ``hello`` (build number) at once, ``building`` and ``reload`` as builds go."""
+        """Server-Sent Events for the page named by ``?page=PATH``: ``hello`` (what the page must show) at once,
+        ``building`` when the workflow runs, ``reload`` when the page or the banner over it changed. While the
+        stream is open, the engine counts the page as open (rendered first)."""
         state, stop = self.server.state, self.server.stop
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        page = query.get("page", [""])[0]
+        page = page + "index.html" if page.endswith("/") else page
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Connection", "close")
         self.end_headers()
         if head:
             return
+        with state.cond:
+            state.viewers[page] += 1
         try:
             with state.cond:
-                seen, build = state.version, state.build
-            self.wfile.write(f"retry: 1000\nevent: hello\ndata: {build}\n\n".encode())
+                seen, token, current = state.version, state.token(page), state.state
+            self.wfile.write(f"retry: 1000\nevent: hello\ndata: {token}\n\n".encode())
             self.wfile.flush()
             while not stop.is_set():
                 with state.cond:
                     state.cond.wait_for(lambda: state.version != seen or stop.is_set(), timeout=15)
                     changed = state.version != seen
-                    seen, current, build = state.version, state.state, state.build
+                    seen, now, was = state.version, state.token(page), current
+                    current = state.state
                 if stop.is_set():
                     break
-                if changed:
-                    event = "building" if current == "building" else "reload"
-                    self.wfile.write(f"event: {event}\ndata: {build}\n\n".encode())
-                else:
+                if changed and now != token:
+                    token = now
+                    self.wfile.write(f"event: reload\ndata: {token}\n\n".encode())
+                elif changed and current == "building" and was != "building":
+                    self.wfile.write(f"event: building\ndata: {token}\n\n".encode())
+                elif not changed:
                     self.wfile.write(b": keep-alive\n\n")
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             pass
+        finally:
+            with state.cond:
+                state.viewers[page] -= 1
+                if state.viewers[page] <= 0:
+                    del state.viewers[page]
         self.close_connection = True
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Who handles a change: the warm engine, or the workflow
+# ----------------------------------------------------------------------------------------------------------------
+
+class Preview:
+    """Routes each change to the warm engine (:mod:`reportgen.preview`) once the first workflow build is over, or
+    to the workflow (:class:`Builder`) before that and after a change to reportgen's own code or config."""
+
+    def __init__(self, settings: Settings, state: BuildState, stop: threading.Event, *, log=sys.stderr):
+        self.settings = settings
+        self.state = state
+        self.stop = stop
+        self.log = log
+        self.builder: Builder | None = None
+        self.engine = None
+        self.started = False  # the first workflow build is over
+        self.stale = ""  # why the engine cannot be used any more
+        self.lock = threading.Lock()
+
+    def changed(self, paths: set[Path]) -> None:
+        with self.lock:
+            engine = self.engine
+        if engine is not None and not engine.stale:
+            engine.submit(paths)
+        elif self.started and self.builder is not None:
+            self.builder.request()
+        # Before the first build ends: the engine reads every file when it starts.
+
+    def pause(self) -> None:
+        """Stop the engine (before a workflow build, or at exit): only one of them writes the output folder."""
+        with self.lock:
+            engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+            self.state.pending = lambda: 0
+            self.state.busy = lambda: False
+
+    def resume(self) -> None:
+        """After a workflow build: start the engine, unless reportgen's code changed during this session."""
+        self.started = True
+        if self.stale or self.stop.is_set():
+            return
+        from .preview import Engine, Listener
+
+        listener = Listener(page=self._page, pdf=self._pdf, problems=self._problems, stale=self._stale)
+        engine = Engine(self.settings, listener, viewing=self.state.viewing)
+        with self.lock:
+            self.engine = engine
+        self.state.pending = lambda: len(engine.waiting)
+        self.state.busy = engine.busy
+        self.state.set(mode="engine")
+        engine.start()
+
+    def _page(self, stem: str) -> None:
+        self.state.page_changed(f"/{stem}.html")
+
+    def _pdf(self, stem: str) -> None:
+        self.state.page_changed(f"/{stem}.html", pdf=True)
+
+    def _problems(self, failure: str, lines: list[str]) -> None:
+        snapshot = self.state.snapshot()
+        if failure:
+            if (snapshot["state"], snapshot["failure"], snapshot["problems"]) != ("failed", failure, lines):
+                self.state.set(state="failed", failure=failure, problems=lines)
+                print(f"reportgen serve: {len(lines)} problem(s): the pages show them", file=self.log, flush=True)
+        elif snapshot["state"] != "ok":
+            self.state.set(state="ok", failure="", problems=[])
+            print("reportgen serve: fixed: the pages are up to date", file=self.log, flush=True)
+
+    def _stale(self, why: str) -> None:
+        self.stale = why
+        print(f"reportgen serve: {why}: the running preview cannot take it in, so every change now runs the "
+              "whole workflow (seconds per save); restart reportgen serve for the fast preview",
+              file=self.log, flush=True)
+        self.state.set(mode="workflow")
+        if self.builder is not None:
+            self.builder.request()
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # The command
 # ----------------------------------------------------------------------------------------------------------------
 
-def make_server(root: Path, host: str, port: int, state: BuildState, stop: threading.Event) -> PreviewServer:
+def make_server(root: Path, host: str, port: int, state: BuildState, stop: threading.Event, *,
+                templates: Path | str | None = None) -> PreviewServer:
     try:
-        return PreviewServer((host, port), root, state, stop)
+        return PreviewServer((host, port), root, state, stop, templates=templates)
     except socket.gaierror:
         raise ReportgenError(f"cannot listen on {host!r}: unknown address; use --host 127.0.0.1") from None
     except OSError as exc:
@@ -632,9 +763,11 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, open
 
     state = BuildState()
     stop = threading.Event()
-    server = make_server(output, host, port, state, stop)
-    builder = Builder(settings, state, stop)
-    watcher = Watcher(watched_folders(settings), output, builder.request, stop)
+    server = make_server(output, host, port, state, stop, templates=settings.templates)
+    preview = Preview(settings, state, stop)
+    builder = Builder(settings, state, stop, before=preview.pause, after=preview.resume)
+    preview.builder = builder
+    watcher = Watcher(watched_folders(settings), output, preview.changed, stop)
     server_thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                      name="reportgen-http", daemon=True)
 
@@ -668,12 +801,14 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, open
         with state.cond:
             state.cond.notify_all()
         builder.cancel()
+        preview.pause()
         if server_thread.ident is not None:
             server.shutdown()
         server.server_close()
         for t in (server_thread, builder, watcher):
             if t.ident is not None:
                 t.join(timeout=STOP_GRACE + 2)
+        preview.pause()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("reportgen serve: stopped", file=sys.stderr, flush=True)

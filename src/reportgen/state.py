@@ -19,6 +19,8 @@ Layout (relative to the output folder)::
       charts/                  charts kept across builds (by content key)
       snapshot.json            what the last build published (changes report), snapshot.previous.json before it
       logs/, benchmarks/       Snakemake's logs and benchmarks of each rule
+      tmp/                     the temporary folder of render jobs and of the preview (WeasyPrint's font folders),
+                               removed when they end: nothing is left in the system's temporary folder
 
 The state is trusted like the code (pickles): see docs/security.md.
 """
@@ -53,6 +55,7 @@ SNAPSHOT_PREVIOUS = "snapshot.previous.json"
 LOGS = "logs"
 BENCHMARKS = "benchmarks"
 VERSION = "version"
+TMP = "tmp"
 
 #: Bumped whenever the meaning or format of a file above changes: state of another version is not trusted.
 STATE_VERSION = 2
@@ -93,6 +96,11 @@ def index_done_path(output: Path) -> Path:
 def chart_store(output: Path) -> Path:
     """Charts kept from one build to the next (see :func:`reportgen.context.chart_svg`)."""
     return state_dir(output) / CHARTS
+
+
+def tmp_dir(output: Path, name: str) -> Path:
+    """A temporary folder of the build state (``tmp/{name}``), for a process that removes it when it ends."""
+    return state_dir(output) / TMP / name
 
 
 def doc_state_path(output: Path, doc: Doc) -> Path:

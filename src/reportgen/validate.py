@@ -686,6 +686,15 @@ def _check_themes_columns(raw: RawTable) -> list[Problem]:
     return []
 
 
+def read_narratives(root: Path, languages: tuple[str, ...] | None, regions: frozenset[str] | None,
+                    countries: frozenset[str] | None):
+    """The narratives, their digests and their problems, the images' included (files under ``assets/`` too): all
+    that validation reads besides the tables. The preview reads only this again when only narratives changed."""
+    texts, digests, problems = check_narratives(root, languages, regions, countries)
+    problems = problems + image_problems(root, texts, {key: _narrative_path(*key) for key in texts})
+    return texts, digests, problems
+
+
 def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: frozenset[str] | None,
                      countries: frozenset[str] | None
                      ) -> tuple[dict[tuple[str, str, str | None], str], dict[str, str], list[Problem]]:
@@ -889,10 +898,9 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     if checked["actions"] is not None:
         problems.extend(check_actions(checked["actions"], checked["countries"]))
 
-    narratives, digests, narrative_problems = check_narratives(
+    narratives, digests, narrative_problems = read_narratives(
         root, evaluation.languages, ctx.references.get("regions.region"), ctx.references.get("countries.country"))
     problems.extend(narrative_problems)
-    problems.extend(image_problems(root, narratives, {key: _narrative_path(*key) for key in narratives}))
     source_files.update(digests)
 
     problems.sort(key=sort_key)

@@ -45,7 +45,7 @@ from .render import make_environment, render_html
 from .settings import Settings, template_dirs
 
 #: Templates of other stages (the index page, the review pages): not compiled by the render job's warm-up.
-NOT_RENDERED = {"index.html.j2", "changes.html.j2"}
+NOT_RENDERED = {"index.html.j2", "changes.html.j2", "preview.html.j2", "partials/preview.html.j2"}
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -128,6 +128,17 @@ class DocResult:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Page:
+    """A publication's HTML and its key (see :meth:`Worker.page`)."""
+
+    doc: Doc
+    html: str
+    key: str
+    title: str
+    attachments: list[tuple[str, bytes, str]]
+
+
 class RenderTimeout(Exception):
     pass
 
@@ -160,10 +171,11 @@ def _disarm_alarm() -> None:
 class Worker:
     """Per-process rendering state: the model, Jinja environments, fingerprints. Built once per worker."""
 
-    def __init__(self, s: Settings, plan: dict):
+    def __init__(self, s: Settings, plan: dict, model: tuple | None = None):
+        """``model``: the (dataset, figures) pair; by default the one the prepare stage left in the build state."""
         self.s = s
         self.plan = plan
-        self.ds, self.figures = state.read_pickle(state.model_path(s.output), "prepared model")
+        self.ds, self.figures = model or state.read_pickle(state.model_path(s.output), "prepared model")
         self.dirs = template_dirs(s.templates)
         self.envs: dict = {}
         self.fingerprint = pdf.renderer_fingerprint()
@@ -223,48 +235,76 @@ class Worker:
         return [(f"{name}.csv", data, f"Data of this publication: {name}")
                 for name, data in tables_to_csv_bytes(tables).items()]
 
+    def page(self, doc: Doc) -> "Page":
+        """A publication's HTML and key (context → HTML → key): what decides whether its PDF must be rendered.
+
+        The preview (:mod:`reportgen.preview`) calls this alone to show a saved change at once, then
+        :meth:`render_pdf` and :meth:`record` in the background: the same steps as :meth:`render`, so the build
+        state it writes is the one a build would write."""
+        s = self.s
+        html_path = s.output / f"{doc.stem}.html"
+        context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
+        html = render_html(doc, context, self.env(doc.lang))
+        attachments = self.attachments(doc)
+        deps = html_dependencies(html, html_path)
+        h = hashlib.sha256()
+        for part in (html.encode(), dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
+                     s.pdf_variant.encode(), s.public_url.encode(), str(self.epoch).encode()):
+            h.update(hashlib.sha256(part).digest())
+        for name, data, _ in attachments:
+            h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
+        return Page(doc, html, h.hexdigest(), _title_of(html), attachments)
+
+    def is_current(self, page: "Page") -> bool:
+        """Whether the published files are those the build state records for this very key."""
+        s = self.s
+        last = state.read_doc_state(s.output, page.doc)
+        return bool(last and last.get("key") == page.key
+                    and last.get("pdf") == state.file_signature(s.output / f"{page.doc.stem}.pdf")
+                    and last.get("html") == state.file_signature(s.output / f"{page.doc.stem}.html"))
+
+    def render_pdf(self, page: "Page"):
+        """The PDF of a page whose HTML is published (:class:`reportgen.pdf.PdfResult`)."""
+        s = self.s
+        return pdf.render_pdf(s.output / f"{page.doc.stem}.html", output_root=s.output, roots=self.roots,
+                              variant=s.pdf_variant, public_url=s.public_url, attachments=page.attachments,
+                              epoch=self.epoch, font_config=self.font_config, stylesheets=self.stylesheets)
+
+    def record(self, page: "Page", data: bytes, pages: int, seconds: float) -> None:
+        """Write the PDF, then the publication's state (after its files: a build killed between the two
+        renders it again)."""
+        s = self.s
+        pdf_path = s.output / f"{page.doc.stem}.pdf"
+        atomic.write_bytes(pdf_path, data)
+        atomic.write_text(state.doc_state_path(s.output, page.doc), state.dump_json({
+            "key": page.key, "pdf": state.file_signature(pdf_path),
+            "html": state.file_signature(s.output / f"{page.doc.stem}.html"),
+            "pages": pages, "title": page.title, "seconds": round(seconds, 3),
+        }))
+
     def render(self, key: str) -> DocResult:
         doc = Doc.from_key(key)
         s = self.s
         t0 = time.perf_counter()
         html_path = s.output / f"{doc.stem}.html"
-        pdf_path = s.output / f"{doc.stem}.pdf"
         try:
             if s.render_timeout:  # the whole document: context, Markdown, HTML and PDF
                 _arm_alarm(s.render_timeout)
-            context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
-            html = render_html(doc, context, self.env(doc.lang))
-            attachments = self.attachments(doc)
-            deps = html_dependencies(html, html_path)
-            h = hashlib.sha256()
-            for part in (html.encode(), dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
-                         s.pdf_variant.encode(), s.public_url.encode(), str(self.epoch).encode()):
-                h.update(hashlib.sha256(part).digest())
-            for name, data, _ in attachments:
-                h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
-            key_hash = h.hexdigest()
-            title = _title_of(html)
-            last = state.read_doc_state(s.output, doc)
-            if (last and last.get("key") == key_hash and last.get("pdf") == state.file_signature(pdf_path)
-                    and last.get("html") == state.file_signature(html_path)):
+            page = self.page(doc)
+            if self.is_current(page):
+                last = state.read_doc_state(s.output, doc) or {}
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
-                                 last["pdf"][0], last["html"][0], title)
-            atomic.write_if_changed(html_path, html)
-            rendered = pdf.render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
-                             public_url=s.public_url, attachments=attachments, epoch=self.epoch,
-                             font_config=self.font_config, stylesheets=self.stylesheets)
+                                 last["pdf"][0], last["html"][0], page.title)
+            atomic.write_if_changed(html_path, page.html)
+            rendered = self.render_pdf(page)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
                     raise RenderTimeout()
-            atomic.write_bytes(pdf_path, rendered.data)
             seconds = time.perf_counter() - t0
-            atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json({
-                "key": key_hash, "pdf": state.file_signature(pdf_path), "html": state.file_signature(html_path),
-                "pages": rendered.pages, "title": title, "seconds": round(seconds, 3),
-            }))
-            return DocResult(key, "built", seconds, rendered.pages, len(rendered.data), len(html.encode()), title,
-                             warnings=rendered.warnings)
+            self.record(page, rendered.data, rendered.pages, seconds)
+            return DocResult(key, "built", seconds, rendered.pages, len(rendered.data), len(page.html.encode()),
+                             page.title, warnings=rendered.warnings)
         except BaseException as exc:  # noqa: BLE001 - one document's failure must not stop the others
             if s.render_timeout:
                 _disarm_alarm()
