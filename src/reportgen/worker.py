@@ -160,10 +160,12 @@ def _disarm_alarm() -> None:
 class Worker:
     """Per-process rendering state: the model, Jinja environments, fingerprints. Built once per worker."""
 
-    def __init__(self, s: Settings, plan: dict):
+    def __init__(self, s: Settings, plan: dict, model: tuple | None = None):
+        """``model``: the dataset and its figures; read from the build state when not given."""
         self.s = s
         self.plan = plan
-        self.ds, self.figures = state.read_pickle(state.model_path(s.output), "prepared model")
+        self.ds, self.figures = model if model is not None else state.read_pickle(state.model_path(s.output),
+                                                                                  "prepared model")
         self.dirs = template_dirs(s.templates)
         self.envs: dict = {}
         self.fingerprint = pdf.renderer_fingerprint()
@@ -245,6 +247,8 @@ class Worker:
             key_hash = h.hexdigest()
             title = _title_of(html)
             last = state.read_doc_state(s.output, doc)
+            if last and last.get("key") == key_hash:
+                restore_cached(s.output, doc, last)
             if (last and last.get("key") == key_hash and last.get("pdf") == state.file_signature(pdf_path)
                     and last.get("html") == state.file_signature(html_path)):
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
@@ -305,6 +309,19 @@ class Worker:
 
     def render_settings(self) -> RenderSettings:
         return make_render_settings(self.s, self.ds)
+
+
+def restore_cached(output, doc: Doc, last: dict) -> bool:
+    """Put back a publication a build of fewer languages moved to the state's cache (:func:`reportgen.publish.
+    remove_stale`), when its files are the ones its state describes (renames keep size and modification time)."""
+    pairs = [(state.cached_path(output, doc, ext), output / f"{doc.stem}{ext}", last.get(ext[1:]))
+             for ext in (".html", ".pdf")]
+    if not all(state.file_signature(cached) == signature for cached, _, signature in pairs):
+        return False
+    for cached, published, _ in pairs:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(cached, published)
+    return True
 
 
 def make_render_settings(s: Settings, ds) -> RenderSettings:
