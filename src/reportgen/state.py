@@ -213,6 +213,8 @@ def invalidate_workflow(output: Path) -> None:
     runs every stage again. For a command that wrote into the output folder outside the workflow, whose files the
     workflow would otherwise judge up to date by their modification times, and for a state found unreadable."""
     root = state_dir(output)
+    if not root.is_dir():  # no state (or no output folder yet): nothing to invalidate
+        return
     for name in WORKFLOW_RESULTS:
         (root / name).unlink(missing_ok=True)
     shards = root / SHARDS
