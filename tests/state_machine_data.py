@@ -3,7 +3,7 @@ one country so that a clean build renders six publications (fr + en), and its va
 
 from __future__ import annotations
 
-from conftest import TINY_DATASET
+from datasets import TINY_DATASET
 
 KEEP_ACTIONS = ("action_id,", "A-001,", "A-008,")
 #: A country added to the data: Côte d'Ivoire, one action.

@@ -426,7 +426,7 @@ def test_a_build_restricted_to_one_language_reports_the_others_removed_then_adde
 
 
 def snapshot_keys(files: dict, root: Path) -> set[str]:
-    from conftest import write_dataset
+    from datasets import write_dataset
 
     data = write_dataset(root / "keys-data", files)
     ds = load(data)

@@ -149,6 +149,8 @@ def test_a_cached_publication_whose_files_changed_is_not_restored(tmp_path):
     assert not (state.cache_dir(out) / "en").exists()
 
 
+@pytest.mark.slow  # renders a PDF
+@pytest.mark.xdist_group("build-stages")
 def test_a_brief_writes_nothing_of_the_workflows_state(tiny_dataset_dir, tmp_path):
     """`reportgen brief` works in memory: it leaves no plan, model or catalogue a later build would trust."""
     from reportgen.brief import build_brief

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
-from conftest import write_dataset
+from datasets import write_dataset
 from reportgen import state
 from state_machine_data import dataset
 
