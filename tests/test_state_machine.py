@@ -111,6 +111,17 @@ def without_history(files: dict[str, bytes]) -> dict[str, bytes]:
 #: Clean builds, one per input configuration, kept for the whole test run: (content, config) → output folder.
 CLEAN: dict[tuple, Path] = {}
 _CLEAN_ROOT: list[Path] = []
+#: Steps the machines ran in this test run (said at the end of the property test).
+STEPS_RUN = [0]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_clean_builds():
+    yield
+    for root in _CLEAN_ROOT:
+        shutil.rmtree(root, ignore_errors=True)
+    _CLEAN_ROOT.clear()
+    CLEAN.clear()
 
 
 def clean_build(inputs: Inputs) -> Path:
@@ -167,6 +178,7 @@ class BuildStateMachine(RuleBasedStateMachine):
 
     def say(self, step: str) -> None:
         self.steps.append(step)
+        STEPS_RUN[0] += 1
 
     def snakemake(self, *extra: str) -> subprocess.CompletedProcess:
         return run(snakemake_cmd(self.inputs, self.data[self.inputs.folder], self.out, self.override, *extra))
@@ -378,9 +390,10 @@ def sm_settings(examples: int, steps: int) -> settings:
 def test_any_sequence_of_commands_leaves_what_a_clean_build_would():
     examples = int(os.environ.get("SM_EXAMPLES", "2"))
     steps = int(os.environ.get("SM_STEPS", "6"))
-    t0 = time.perf_counter()
+    t0, before = time.perf_counter(), STEPS_RUN[0]
     run_state_machine_as_test(BuildStateMachine, settings=sm_settings(examples, steps))
-    print(f"state machine: {examples} sequence(s) of up to {steps} steps in {time.perf_counter() - t0:.0f} s")
+    print(f"state machine: {STEPS_RUN[0] - before} steps in {examples} sequence(s) of up to {steps} steps, "
+          f"{len(CLEAN)} clean build(s), {time.perf_counter() - t0:.0f} s")
 
 
 # --------------------------------------------------------------------------------------------------------------
