@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from . import build
+from . import build, state
 from .console import say
 from .errors import ReportgenError
 from .model import COUNTRY_CODE, REGION_CODE, Doc
@@ -34,6 +34,7 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
                              "code (lower-case letters, digits and dashes)")
     s = Settings(**{**s.__dict__, "languages": (lang,)})
     ds, figures, plan = build.prepare_model(s, quiet=True)
+    state.ensure_version(s.output)  # the publication's state it reads and writes is of this version
     doc = Doc(lang, kind, code)
     keys = {d["key"] for d in plan["documents"]}
     if doc.key not in keys:
