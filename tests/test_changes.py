@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from reportgen import state
 from reportgen.aggregate import compute_figures
 from reportgen.changes import (
     compare,
@@ -145,12 +146,13 @@ def test_publications_added_removed_and_sorted_synthesis_regions_countries_langu
     assert "en/regions/west-africa: publication added" in text
 
 
-def test_publications_of_languages_not_built_are_not_removed():
+def test_publications_of_languages_not_built_are_removed():
+    """A build of fewer languages publishes only those: the others leave the output folder."""
     old = snap({"fr/countries/NGA": nga("fr", 1, 0.1), "en/countries/NGA": nga("en", 1, 0.1)})
     new = snap({"fr/countries/NGA": nga("fr", 1, 0.1)}, languages=("fr",))
     report = compare(old, new)
-    assert report["publications"] == []
-    assert report["counts"] == {"publications": 1, "changed": 0, "added": 0, "removed": 0, "unchanged": 1}
+    assert [(p["key"], p["status"]) for p in report["publications"]] == [("en/countries/NGA", "removed")]
+    assert report["counts"] == {"publications": 1, "changed": 0, "added": 0, "removed": 1, "unchanged": 1}
 
 
 def test_figures_that_appear_or_disappear_are_listed_without_difference():
@@ -330,7 +332,9 @@ def prepare(files: dict, root: Path, output: Path, write_dataset, languages=("fr
     write_dataset(data, files)
     ds = load(data)
     s = Settings.from_mapping({"data": str(data), "output": str(output)})
-    return update_changes(s, ds, compute_figures(ds), tuple(languages))
+    report = update_changes(s, ds, compute_figures(ds), tuple(languages))
+    state.commit_snapshot(output)  # the index stage, once the publications are published
+    return report
 
 
 def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_path, tiny_dataset_files,
@@ -339,8 +343,8 @@ def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_pa
     first = prepare(tiny_dataset_files, tmp_path, out, write_dataset)
     assert first["first_build"] is True
     assert json.loads((out / "changes.json").read_text())["first_build"] is True
-    assert (out / ".reportgen" / "snapshot.json").is_file()
-    assert not (out / ".reportgen" / "snapshot.previous.json").exists()
+    assert state.snapshot_path(out).is_file()
+    assert not state.snapshot_path(out, previous=True).exists()
 
     # A rerun of the first build: still the first build.
     assert prepare(tiny_dataset_files, tmp_path, out, write_dataset)["first_build"] is True
@@ -361,7 +365,7 @@ def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_pa
     assert [f["field"] for f in nga_fr["actions"]["changed"][0]["fields"]] == ["title", "committed"]
     json_bytes = (out / "changes.json").read_bytes()
     html_bytes = (out / "changes.html").read_bytes()
-    assert (out / ".reportgen" / "snapshot.previous.json").is_file()
+    assert state.snapshot_path(out, previous=True).is_file()
     html_text = BeautifulSoup(html_bytes, "html.parser").get_text()
     assert "Nigeria" in html_text and FR.money(450_000) in html_text
 
@@ -399,23 +403,58 @@ def test_report_files_are_deterministic_and_carry_no_clock_time(tmp_path, tiny_d
     assert raw == json.dumps(json.loads(raw), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
-def test_a_build_restricted_to_one_language_keeps_the_other_languages_history(tmp_path, tiny_dataset_files,
-                                                                              write_dataset):
+def test_a_build_restricted_to_one_language_reports_the_others_removed_then_added(tmp_path, tiny_dataset_files,
+                                                                                 write_dataset):
+    """The history follows what the output folder publishes: a build of fewer languages publishes only those."""
     out = tmp_path / "output"
     prepare(tiny_dataset_files, tmp_path, out, write_dataset)
     report = prepare(tiny_dataset_files, tmp_path, out, write_dataset, languages=("fr",))
-    assert report["first_build"] is True  # same data: nothing rotated
-    stored = json.loads((out / ".reportgen" / "snapshot.json").read_text())
-    assert "en/countries/NGA" in stored["publications"] and stored["languages"] == ["fr", "en"]
+    assert report["first_build"] is False
+    assert {p["status"] for p in report["publications"]} == {"removed"}
+    assert {p["key"] for p in report["publications"]} == {k for k in snapshot_keys(tiny_dataset_files, tmp_path)
+                                                          if k.startswith("en/")}
+    stored = json.loads(state.snapshot_path(out).read_text())
+    assert stored["languages"] == ["fr"] and not [k for k in stored["publications"] if k.startswith("en/")]
     changed = dict(tiny_dataset_files)
     changed["actions.csv"] = changed["actions.csv"].replace("2008,150 000,", "2008,250 000,")
     report = prepare(changed, tmp_path, out, write_dataset, languages=("fr",))
     assert report["languages"] == ["fr"]
     assert all(p["lang"] == "fr" and p["status"] == "changed" for p in report["publications"])
+    report = prepare(changed, tmp_path, out, write_dataset)
+    assert {p["status"] for p in report["publications"]} == {"added"}
+    assert all(p["lang"] == "en" for p in report["publications"])
+
+
+def snapshot_keys(files: dict, root: Path) -> set[str]:
+    from datasets import write_dataset
+
+    data = write_dataset(root / "keys-data", files)
+    ds = load(data)
+    return set(snapshot(ds, compute_figures(ds), ("fr", "en"))["publications"])
+
+
+def test_a_snapshot_is_committed_only_by_the_index_stage(tmp_path, tiny_dataset_files, write_dataset):
+    """A build killed or failed after its report was written commits nothing: the history stays what is
+    published, and the next build compares with that."""
+    out = tmp_path / "output"
+    prepare(tiny_dataset_files, tmp_path, out, write_dataset)
+    committed = state.snapshot_path(out).read_bytes()
+    changed = dict(tiny_dataset_files)
+    changed["actions.csv"] = changed["actions.csv"].replace("2008,150 000,", "2008,250 000,")
+    data = write_dataset(tmp_path / "changed", changed)
+    ds = load(data)
+    s = Settings.from_mapping({"data": str(data), "output": str(out)})
+    update_changes(s, ds, compute_figures(ds), ("fr", "en"))  # a build killed before its index stage
+    assert state.snapshot_path(out).read_bytes() == committed
+    assert state.pending_snapshot_path(out).is_file()
+    # The next build is of the first data again: nothing it publishes differs from what is published.
+    report = prepare(tiny_dataset_files, tmp_path, out, write_dataset)
+    assert report["first_build"] is True and report["publications"] == []
+    assert not state.pending_snapshot_path(out).exists()
 
 
 def test_an_unreadable_snapshot_counts_as_no_earlier_build(tmp_path, tiny_dataset_files, write_dataset):
     out = tmp_path / "output"
     (out / ".reportgen").mkdir(parents=True)
-    (out / ".reportgen" / "snapshot.json").write_text("{not json")
+    state.snapshot_path(out).write_text("{not json")
     assert prepare(tiny_dataset_files, tmp_path, out, write_dataset)["first_build"] is True

@@ -2,13 +2,19 @@
 
 It runs the same stages as the workflow (validation, figures, rendering of that one publication) into the same
 output folder, so the brief is byte-identical to the one a full build makes.
+
+It works in its own state: the dataset, its figures and the plan stay in memory, never in the workflow's build
+state. What it writes into the output folder (the brief and its state, the validation report, the assets) is true
+of the current inputs, and the workflow's stage results are removed (:func:`reportgen.state.invalidate_workflow`),
+so the next build runs every stage again and publishes exactly what a clean build would (re-rendering only the
+publications whose content changed). See docs/architecture.md, "Commands that share the output folder".
 """
 
 from __future__ import annotations
 
 import re
 
-from . import build
+from . import build, state
 from .console import say
 from .errors import ReportgenError
 from .model import COUNTRY_CODE, REGION_CODE, Doc
@@ -27,14 +33,15 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
         raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3 in capitals, e.g. NGA) nor a region "
                              "code (lower-case letters, digits and dashes)")
     s = Settings(**{**s.__dict__, "languages": (lang,)})
-    plan = build.stage_prepare(s, quiet=True)
+    ds, figures, plan = build.prepare_model(s, quiet=True)
+    state.ensure_version(s.output)  # the publication's state it reads and writes is of this version
     doc = Doc(lang, kind, code)
     keys = {d["key"] for d in plan["documents"]}
     if doc.key not in keys:
         known = sorted(Doc.from_key(k).code for k in keys if Doc.from_key(k).kind == kind)
         hint = f" Known {kind} codes with actions: {', '.join(known[:30])}{'…' if len(known) > 30 else ''}."
         raise ReportgenError(f"there is no {kind} {code!r} with at least one action in {s.data}.{hint}")
-    worker = Worker(s, plan)
+    worker = Worker(s, plan, model=(ds, figures))
     result = worker.render(doc.key)
     if result.status == "failed":
         raise ReportgenError(f"{doc.key}: {result.error}")

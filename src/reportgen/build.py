@@ -31,11 +31,16 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     """Validate the dataset; write validation.json/.html; return the result (with the validated dataset).
 
     Raises ValidationFailed (after writing the report) when the dataset has errors. Publications are untouched.
+
+    The report is a published file: whoever calls this (the prepare stage, ``reportgen validate --output``,
+    ``reportgen brief``), the workflow's stage results are removed first, so that the next build runs every stage
+    again instead of judging the output up to date (:func:`reportgen.state.invalidate_workflow`).
     """
     # Imported here for start-up time: pandas and pandera load only for the stages that validate.
     from .validate import validate_dataset
 
     result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
+    state.invalidate_workflow(s.output)
     if not quiet:
         for line in problem_lines(result.problems, report=s.output / "validation.html"):
             say(line)
@@ -58,17 +63,14 @@ def record_validation(s: Settings, problems: list) -> None:
         marker.unlink(missing_ok=True)
 
 
-def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
-    """Validate the dataset (:func:`stage_validate`), compute every figure, copy the assets and write the render
-    plan. The data files are written by the first render job, while its workers render.
-
-    One stage, one process: validating in a job of its own cost a second Python start, pandas import and a
-    pickle of the dataset on every build (~0.7 s, 2 % of a build of the embedded dataset)."""
+def prepare_model(s: Settings, *, quiet: bool = False):
+    """Validate (:func:`stage_validate`), compute every figure, copy the assets and plan the rendering, writing
+    nothing into the build state: returns ``(ds, figures, plan)``. The prepare stage stores them for the other
+    stages; ``reportgen brief`` keeps them in memory (it works in its own state: see docs/architecture.md)."""
     # Imported here for start-up time (pandas).
     from .aggregate import compute_figures
     from .assets import copy_assets
     from .plan import make_plan, plan_documents
-    from .site import write_catalog_data
 
     started = time.time()
     ds = stage_validate(s, quiet=quiet).dataset
@@ -80,8 +82,6 @@ def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
     epoch = source_date_epoch(ds.evaluation.published, s.data_date)
     figures = compute_figures(ds)
     copy_assets(template_dirs(s.templates), s.data, s.output)
-    state.write_pickle(state.model_path(s.output), (ds, figures))
-    write_catalog_data(s, ds)
     docs = plan_documents(ds, languages)
     measured = {}
     for d in docs:
@@ -90,8 +90,29 @@ def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
             measured[d.key] = float(st["seconds"])
     plan = make_plan(docs, languages=list(languages), shards=s.shards, epoch=epoch, started=started,
                      measured=measured)
+    return ds, figures, plan
+
+
+def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
+    """Validate the dataset (:func:`stage_validate`), compute every figure, copy the assets and write the render
+    plan. The data files are written by the first render job, while its workers render.
+
+    A build state of another version (or unreadable) is wiped first (:func:`reportgen.state.ensure_version`).
+
+    One stage, one process: validating in a job of its own cost a second Python start, pandas import and a
+    pickle of the dataset on every build (~0.7 s, 2 % of a build of the embedded dataset)."""
+    # Imported here for start-up time (pandas, through the catalogue's names).
+    from .site import write_catalog_data
+
+    if state.ensure_version(s.output):
+        say(f"the build state in {state.state_dir(s.output)} was written by another version of reportgen: "
+            "it was reset (every publication is checked again)")
+    ds, figures, plan = prepare_model(s, quiet=quiet)
+    state.write_pickle(state.model_path(s.output), (ds, figures))
+    write_catalog_data(s, ds)
     state.write_json(state.plan_path(s.output), plan)
-    say(f"prepared {len(docs)} publications in {len(languages)} language(s) for {s.shards} render job(s)")
+    say(f"prepared {len(plan['documents'])} publications in {len(plan['languages'])} language(s) for "
+        f"{s.shards} render job(s)")
     return plan
 
 

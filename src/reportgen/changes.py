@@ -27,8 +27,9 @@ hidden state: ``.reportgen/snapshot.json`` (what the last build published) and `
 (what the build before the last *change* published). When the new snapshot differs from the current one, the
 current one becomes the previous one and the report compares the current one with the new one. When it is equal (a
 rerun, a change to the code or a template that alters no figure or text), nothing rotates and the report stays the
-comparison with the build before the last change, instead of becoming empty. Publications of languages a build left
-out (config ``languages``) are carried over from the current snapshot, as they stay published. The report is
+comparison with the build before the last change, instead of becoming empty. A snapshot is what the output folder
+publishes: a build restricted to some languages (config ``languages``) publishes only those, so the publications of
+the others are reported as removed (and as added when a later build publishes them again). The report is
 written to ``{output}/changes.json`` and ``{output}/changes.html``: deterministic bytes (no clock time, sorted keys),
 so an unchanged report leaves both files untouched.
 
@@ -527,8 +528,8 @@ def compare(old: Snapshot | None, new: Snapshot) -> Report:
     """The changes from snapshot ``old`` (None: no earlier build) to ``new``, per publication.
 
     Publications are sorted (synthesis, regions, countries; each code's languages together in the evaluation's
-    order); unchanged ones are only counted. Publications of ``old`` in a language ``new`` does not cover are not
-    reported as removed (a build restricted to some languages leaves the others published).
+    order); unchanged ones are only counted. Publications of ``old`` that ``new`` lacks, whatever their language,
+    are removed: a build restricted to some languages publishes only those.
     """
     languages = list(new.get("languages", []))
     currency = new.get("evaluation", {}).get("currency", "EUR")
@@ -544,8 +545,7 @@ def compare(old: Snapshot | None, new: Snapshot) -> Report:
         report["counts"] = {"publications": len(new_pubs), "changed": 0, "added": 0, "removed": 0,
                             "unchanged": 0}
         return report
-    old_pubs: dict[str, dict] = {k: p for k, p in old.get("publications", {}).items()
-                                 if p.get("lang", k.split("/", 1)[0]) in languages}
+    old_pubs: dict[str, dict] = dict(old.get("publications", {}))
     entries = []
     unchanged = 0
     for key in set(new_pubs) | set(old_pubs):
@@ -743,32 +743,19 @@ def _read_snapshot(path: Path) -> Snapshot | None:
     return data
 
 
-def _carry_over(new: Snapshot, current: Snapshot | None, all_languages: tuple[str, ...]) -> Snapshot:
-    """``new`` plus the current snapshot's publications of languages this build left out (still published)."""
-    if current is None:
-        return new
-    built = set(new["languages"])
-    kept = {k: p for k, p in current.get("publications", {}).items()
-            if p.get("lang", k.split("/", 1)[0]) not in built}
-    if not kept:
-        return new
-    langs = set(built) | {p.get("lang", k.split("/", 1)[0]) for k, p in kept.items()}
-    ordered = [l for l in all_languages if l in langs] + sorted(langs - set(all_languages))
-    return {**new, "languages": ordered, "publications": {**kept, **new["publications"]}}
-
-
 def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -> Report:
     """Compare this build's snapshot with the previous build's; write changes.json/.html; keep the snapshots.
 
     ``settings``: the build's :class:`reportgen.settings.Settings`. Writes ``{output}/changes.json`` and
-    ``{output}/changes.html``, then rotates ``{output}/.reportgen/snapshot.json`` to ``snapshot.previous.json``
-    when the new snapshot differs from it (see the module docstring). Returns the report.
+    ``{output}/changes.html``; when the new snapshot differs from ``{output}/.reportgen/snapshot.json``, writes it
+    as the pending snapshot, which the index stage commits (:func:`reportgen.state.commit_snapshot`) once the
+    publications are published (see the module docstring). Returns the report.
     """
     current_path = state.snapshot_path(settings.output)
     previous_path = state.snapshot_path(settings.output, previous=True)
     new = snapshot(ds, figures, languages)
     current = _read_snapshot(current_path)
-    stored = _carry_over(new, current, tuple(ds.evaluation.languages))
+    stored = new
     rotate = current != stored
     base = current if rotate else _read_snapshot(previous_path)
     report = compare(base, new)
@@ -781,12 +768,12 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
     write_changes_report(report, json_path=Path(settings.output) / "changes.json",
                  html_path=Path(settings.output) / "changes.html", template_dirs=dirs,
                  stylesheet=f"assets/{css}" if has_css else None, link_publications=True)
+    # Committed by the index stage once the publications are published (state.commit_snapshot).
+    pending = state.pending_snapshot_path(settings.output)
     if rotate:
-        if current is not None:
-            atomic.write_text(previous_path, _dumps_compact(current))
-        else:
-            previous_path.unlink(missing_ok=True)
-        atomic.write_text(current_path, _dumps_compact(stored))
+        atomic.write_text(pending, _dumps_compact(stored))
+    else:
+        pending.unlink(missing_ok=True)
     return report
 
 

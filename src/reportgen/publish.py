@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 
 from . import state
-from .model import Doc
+from .model import KIND_FOLDER, LANGUAGES, Doc
 from .settings import Settings
 from .site import write_index
 from .summary import summarize
@@ -35,19 +37,51 @@ def publish_data(s: Settings, ds, figures, languages: tuple[str, ...], epoch: in
     write_data(data_tables(ds, figures), s.output / "data", epoch=epoch)
 
 
-def remove_stale(s: Settings, current: set[str]) -> list[str]:
-    """Delete publications a previous build wrote that the data no longer calls for (a country removed)."""
-    previous = state.read_published(s.output)
-    languages = {k.split("/", 1)[0] for k in current}
+def published_documents(output: Path) -> set[str]:
+    """The keys of the publications present in the output folder (an HTML or PDF file where a publication goes),
+    whoever wrote them: a build, ``reportgen brief``, a build of other data or languages."""
+    keys = set()
+    for lang in LANGUAGES:
+        root = Path(output) / lang
+        if not root.is_dir():
+            continue
+        candidates = [(root / f"synthesis{ext}", Doc(lang, "synthesis")) for ext in (".html", ".pdf")]
+        for kind in ("region", "country"):
+            for p in (root / KIND_FOLDER[kind]).glob("*.*"):
+                if p.suffix in (".html", ".pdf") and not p.name.startswith("."):
+                    candidates.append((p, Doc(lang, kind, p.stem)))
+        keys |= {doc.key for p, doc in candidates if p.is_file()}
+    return keys
+
+
+def remove_stale(s: Settings, plan: dict) -> list[str]:
+    """Take out of the output folder every publication the plan does not call for, so that it holds what a clean
+    build would: those of a language the plan leaves out (config ``languages``) move to the state's cache, with
+    their state, for a later build of that language (:func:`reportgen.worker.restore_cached`); the others (a
+    country removed from the data, another dataset's) are deleted with their state. Cached publications of the
+    plan's languages that were not put back are deleted too. Returns the keys taken out."""
+    current = {d["key"] for d in plan["documents"]}
+    languages = set(plan["languages"])
     removed = []
-    for key in sorted(k for k in previous - current if k.split("/", 1)[0] in languages):
+    for key in sorted(published_documents(s.output) - current):
         doc = Doc.from_key(key)
         for ext in (".html", ".pdf"):
             p = s.output / f"{doc.stem}{ext}"
-            if p.is_file():
+            if not p.is_file():
+                continue
+            if doc.lang in languages:
                 p.unlink()
-        state.doc_state_path(s.output, doc).unlink(missing_ok=True)
+            else:
+                cached = state.cached_path(s.output, doc, ext)
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(p, cached)
+        if doc.lang in languages:
+            state.doc_state_path(s.output, doc).unlink(missing_ok=True)
         removed.append(key)
+    cache = state.cache_dir(s.output)
+    for lang in languages:
+        if (cache / lang).is_dir():
+            shutil.rmtree(cache / lang, ignore_errors=True)
     return removed
 
 
@@ -89,13 +123,12 @@ def finish(s: Settings) -> dict:
     if set(plan["languages"]) >= {k.split("/", 1)[0] for k in previous}:
         # Every publication's context was made by this build (unchanged ones too): a chart it did not use is stale.
         prune_chart_store(state.chart_store(s.output), float(plan["started"]))
-    current = {d["key"] for d in plan["documents"]}
-    removed = remove_stale(s, current)
+    removed = remove_stale(s, plan)
     results = state.collect_results(s.output, plan)
     write_index(s, plan, results)
-    # Publications of languages this build left out (config `languages`) stay published and listed.
-    kept = {k for k in previous if k.split("/", 1)[0] not in plan["languages"]}
-    state.write_json(state.published_path(s.output), sorted(current | kept))
+    # The output holds the plan's publications only (those of languages left out are in the state's cache).
+    state.write_json(state.published_path(s.output), sorted(published_documents(s.output)))
+    state.commit_snapshot(s.output)
     summary = summarize(s, plan, results, removed)
     state.write_json(state.summary_path(s.output), summary)
     return summary

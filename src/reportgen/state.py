@@ -17,24 +17,41 @@ Layout (relative to the output folder)::
       summary.json             the last build's summary
       index.done               the workflow's final target
       charts/                  charts kept across builds (by content key)
-      snapshot.json            what the last build published (changes report), snapshot.previous.json before it
+      cache/{lang}/…/{x}.html|pdf  publications of languages the last build left out (config ``languages``), kept
+                               with their docs/ state so that widening the languages again re-renders nothing
+      snapshot.json            what the last build published (changes report), snapshot.previous.json before it;
+                               snapshot.pending.json: what the running build will publish (committed by index)
       logs/, benchmarks/       Snakemake's logs and benchmarks of each rule
       tmp/                     the temporary folder of render jobs and of the preview (WeasyPrint's font folders),
                                removed when they end: nothing is left in the system's temporary folder
 
-The state is trusted like the code (pickles): see docs/security.md.
+The state is trusted like the code (pickles): see docs/security.md. It is never trusted blindly either:
+
+- ``version`` names the state's format and reportgen's version; the prepare stage wipes a state of another version
+  (or without one) before writing its own (:func:`ensure_version`), and the render and index stages refuse a plan
+  of another version (:func:`read_plan`);
+- the workflow's stage results (plan, model, catalogue, shard manifests, ``index.done``) are what Snakemake judges
+  up to date by their modification times. A command that writes into the output folder outside the workflow
+  (``reportgen validate --output``, ``reportgen brief``) or a stage that finds them unreadable removes them
+  (:func:`invalidate_workflow`), so that the next build runs every stage again (re-rendering only what changed: the
+  per-publication keys decide that);
+- per-publication state (``docs/``) records a content key and the signatures of the files it describes, whoever
+  wrote them, so it stays true whatever command ran.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import shutil
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from . import __version__, atomic
 from .errors import ReportgenError
 from .model import Doc
+from .plan import PLAN_VERSION
 
 #: The folder's name inside the output folder (hidden: not a publication).
 DIR = ".reportgen"
@@ -52,13 +69,20 @@ DOCS = "docs"
 SHARDS = "shards"
 SNAPSHOT = "snapshot.json"
 SNAPSHOT_PREVIOUS = "snapshot.previous.json"
+SNAPSHOT_PENDING = "snapshot.pending.json"
 LOGS = "logs"
 BENCHMARKS = "benchmarks"
 VERSION = "version"
 TMP = "tmp"
+CACHE = "cache"
 
 #: Bumped whenever the meaning or format of a file above changes: state of another version is not trusted.
-STATE_VERSION = 2
+STATE_VERSION = 3
+
+#: What the stage results of the workflow are (see :func:`invalidate_workflow`).
+WORKFLOW_RESULTS = (PLAN, MODEL, CATALOG, INDEX_DONE)
+#: Kept when a state of another version is wiped: Snakemake's own logs and benchmarks (it writes them itself).
+KEPT_ON_RESET = (LOGS, BENCHMARKS)
 
 
 def state_dir(output: Path) -> Path:
@@ -119,6 +143,94 @@ def snapshot_path(output: Path, *, previous: bool = False) -> Path:
     return state_dir(output) / (SNAPSHOT_PREVIOUS if previous else SNAPSHOT)
 
 
+def pending_snapshot_path(output: Path) -> Path:
+    return state_dir(output) / SNAPSHOT_PENDING
+
+
+def commit_snapshot(output: Path) -> bool:
+    """The index stage, once every publication is published: the pending snapshot (:func:`reportgen.changes.
+    update_changes`) becomes what the output publishes, the current one becoming the previous one when they
+    differ. A build that fails or is killed before commits nothing, so the history follows the published content,
+    never a build's intentions. Returns True when the history moved."""
+    pending, current = pending_snapshot_path(output), snapshot_path(output)
+    if not pending.is_file():
+        return False
+    try:
+        same = pending.read_bytes() == current.read_bytes()
+    except OSError:
+        same = False
+    if same:
+        pending.unlink()
+        return False
+    if current.is_file():
+        os.replace(current, snapshot_path(output, previous=True))
+    else:
+        snapshot_path(output, previous=True).unlink(missing_ok=True)
+    os.replace(pending, current)
+    return True
+
+
+def version_path(output: Path) -> Path:
+    return state_dir(output) / VERSION
+
+
+def cache_dir(output: Path) -> Path:
+    """Publications of languages the last build left out, kept for a build that asks for them again."""
+    return state_dir(output) / CACHE
+
+
+def cached_path(output: Path, doc: Doc, ext: str) -> Path:
+    return cache_dir(output) / f"{doc.stem}{ext}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Versions and invalidation
+# --------------------------------------------------------------------------------------------------------------
+
+def version_stamp() -> dict:
+    """What ``.reportgen/version`` holds: the state's format and the reportgen version that wrote it."""
+    return {"state": STATE_VERSION, "reportgen": __version__}
+
+
+def version_ok(output: Path) -> bool:
+    return read_json(version_path(output)) == version_stamp()
+
+
+def ensure_version(output: Path) -> bool:
+    """Make the state one this reportgen can trust: a state of another version, without a version or unreadable
+    is wiped (Snakemake's logs and benchmarks kept) and the version written. Returns True when it was wiped."""
+    root = state_dir(output)
+    if version_ok(output):
+        return False
+    wiped = False
+    if root.is_dir():
+        for p in root.iterdir():
+            if p.name in KEPT_ON_RESET:
+                continue
+            wiped = True
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+    write_json(version_path(output), version_stamp())
+    return wiped
+
+
+def invalidate_workflow(output: Path) -> None:
+    """Remove the workflow's stage results (plan, model, catalogue, shard manifests, ``index.done``): the next build
+    runs every stage again. For a command that wrote into the output folder outside the workflow, whose files the
+    workflow would otherwise judge up to date by their modification times, and for a state found unreadable."""
+    root = state_dir(output)
+    if not root.is_dir():  # no state (or no output folder yet): nothing to invalidate
+        return
+    for name in WORKFLOW_RESULTS:
+        (root / name).unlink(missing_ok=True)
+    shards = root / SHARDS
+    if shards.is_dir():
+        for p in shards.glob("*.json"):
+            p.unlink(missing_ok=True)
+
+
 def dump_json(obj: Any) -> str:
     """The one JSON style of the state files: sorted keys, one space indent, trailing newline."""
     return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
@@ -137,12 +249,15 @@ def write_json(path: Path, obj: Any) -> None:
 
 
 def read_pickle(path: Path, what: str) -> Any:
-    """A pickle the prepare stage wrote; a clear error (run the build again) when it cannot be read."""
+    """A pickle the prepare stage wrote; when it cannot be read, the workflow's results are removed (the next build
+    prepares again) and a clear error says to run the build again."""
     try:
         return pickle.loads(Path(path).read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError) as exc:
-        raise ReportgenError(f"cannot read the {what} at {path} ({exc}); run the build again "
-                             "(snakemake --cores all --rerun-incomplete)") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to unpickle means the state is not to be trusted
+        if Path(path).parent.name == DIR:
+            invalidate_workflow(Path(path).parent.parent)
+        raise ReportgenError(f"cannot read the {what} at {path} ({type(exc).__name__}: {exc}); the build state "
+                             "was reset: run the build again (snakemake --cores all)") from None
 
 
 def write_pickle(path: Path, obj: Any) -> None:
@@ -150,11 +265,16 @@ def write_pickle(path: Path, obj: Any) -> None:
 
 
 def read_plan(output: Path) -> dict:
-    """The render plan, or a ReportgenError saying to run the whole workflow."""
+    """The render plan, or a ReportgenError saying to run the whole workflow. A plan of another version of the
+    state, or a state without this reportgen's version, is not trusted: the workflow's results are removed."""
     plan = read_json(plan_path(output))
     if not isinstance(plan, dict):
         raise ReportgenError(f"no render plan at {plan_path(output)}; run the whole workflow "
                              "(snakemake --cores all)")
+    if plan.get("version") != PLAN_VERSION or not version_ok(output):
+        invalidate_workflow(output)
+        raise ReportgenError(f"the build state in {state_dir(output)} was written by another version of reportgen "
+                             "and was reset; run the whole workflow again (snakemake --cores all)")
     return plan
 
 

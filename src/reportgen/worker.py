@@ -259,9 +259,11 @@ class Worker:
         """Whether the published files are those the build state records for this very key."""
         s = self.s
         last = state.read_doc_state(s.output, page.doc)
-        return bool(last and last.get("key") == page.key
-                    and last.get("pdf") == state.file_signature(s.output / f"{page.doc.stem}.pdf")
-                    and last.get("html") == state.file_signature(s.output / f"{page.doc.stem}.html"))
+        if not last or last.get("key") != page.key:
+            return False
+        restore_cached(s.output, page.doc, last)  # set aside by a build of fewer languages: put back as it was
+        return (last.get("pdf") == state.file_signature(s.output / f"{page.doc.stem}.pdf")
+                and last.get("html") == state.file_signature(s.output / f"{page.doc.stem}.html"))
 
     def render_pdf(self, page: "Page"):
         """The PDF of a page whose HTML is published (:class:`reportgen.pdf.PdfResult`)."""
@@ -345,6 +347,19 @@ class Worker:
 
     def render_settings(self) -> RenderSettings:
         return make_render_settings(self.s, self.ds)
+
+
+def restore_cached(output, doc: Doc, last: dict) -> bool:
+    """Put back a publication a build of fewer languages moved to the state's cache (:func:`reportgen.publish.
+    remove_stale`), when its files are the ones its state describes (renames keep size and modification time)."""
+    pairs = [(state.cached_path(output, doc, ext), output / f"{doc.stem}{ext}", last.get(ext[1:]))
+             for ext in (".html", ".pdf")]
+    if not all(state.file_signature(cached) == signature for cached, _, signature in pairs):
+        return False
+    for cached, published, _ in pairs:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(cached, published)
+    return True
 
 
 def make_render_settings(s: Settings, ds) -> RenderSettings:
