@@ -424,10 +424,10 @@ class _Builder:
             "notice": notice_of(ev, lang),
             "labels": self.labels,
             "links": {
-                "index": Verbatim(f"{self.root}index.html"),
+                "index": Verbatim(f"{self.root}{lang}/index.html"),
                 "synthesis": Verbatim(href_of(Doc(lang, "synthesis"), frm=doc)),
                 "workbook": Verbatim(self.root + self.s.workbook),
-                "data": Verbatim(f"{self.root}index.html#data"),
+                "data": Verbatim(f"{self.root}{lang}/index.html#data"),
                 "languages": other,
             },
         }
