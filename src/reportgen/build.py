@@ -29,14 +29,15 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     Raises ValidationFailed (after writing the report) when the dataset has errors. Publications are untouched.
     """
     # Imported here for start-up time: pandas and pandera load only for the stages that validate.
-    from .review import write_validation_report
+    from .review import main_language, write_validation_report
     from .validate import validate_dataset
 
     result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
     if not quiet:
         for p in result.problems:
             say(str(p))
-    write_validation_report(result.problems, s.output, s.data)
+    write_validation_report(result.problems, s.output, s.data,
+                            lang=main_language(s.data, result.dataset), template_dirs=template_dirs(s.templates))
     marker = state.validation_failed_path(s.output)
     if has_errors(result.problems):
         atomic.write_text(marker, f"{sum(p.severity == 'error' for p in result.problems)}\n")

@@ -202,6 +202,9 @@ TABLES: dict[str, Table] = {
                       unique=True),
                 Field("title", "text", "Title of the action, in the main language.", "Appui à la NAPTIP",
                       required=True),
+                Field("title_{lang}", "text", "Title of the action in that language (optional); where it is empty "
+                      "the publications of that language print `title`, marked as the main language.",
+                      "Support to NAPTIP", column_required=False),
                 Field("country", "code", "Country of the action (a `country` of countries); empty for an action "
                       "covering a region or several countries.", "NGA", pattern=COUNTRY_CODE,
                       pattern_hint=_COUNTRY_HINT, reference="countries.country"),
@@ -243,6 +246,9 @@ TABLES: dict[str, Table] = {
                 Field("score", "integer", "Score from 1 (poor) to 4 (very good).", "3", required=True, minimum=1,
                       maximum=4),
                 Field("comment", "text", "Evaluators' comment.", "Bonne appropriation", column_required=False),
+                Field("comment_{lang}", "text", "The comment in that language (optional); where it is empty the "
+                      "publications of that language print `comment`, marked as the main language.",
+                      "Good ownership", column_required=False),
             ),
             (("action_id", "criterion", "score", "comment"), ("A-001", "relevance", "4", ""),
              ("A-001", "effectiveness", "3", "Bonne appropriation par la NAPTIP")),
