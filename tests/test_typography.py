@@ -60,7 +60,7 @@ N, NN = NBSP, NNBSP
         ("? au début", "? au début"),
         ("ligne\n: suite", "ligne\n: suite"),
         ("1 234 567", "1 234 567"),
-        ("12 %", "12 %"),
+        ("12 %", f"12{N}%"),  # a number and its unit stay together
         ("", ""),
         ("texte sans règle", "texte sans règle"),
     ],
@@ -139,7 +139,7 @@ def test_french_changes_only_spaces_and_apostrophes(text):
 
 
 @settings(max_examples=examples(200), deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_characters=";:!?«»°'")))
+@given(st.text(alphabet=st.characters(blacklist_characters=";:!?«»°'%€")))
 def test_text_without_marks_is_unchanged(text):
     if "1er" not in text:
         assert french(text) == text
@@ -187,9 +187,14 @@ def test_french_html_on_a_paragraph_equals_french(text):
         ("voir https://x.org/l'a", "voir https://x.org/l'a"),  # never inside a URL
         ("12'30", "12'30"),  # minutes, not an apostrophe
         ("l’Ouest", "l’Ouest"),
+        ("dépasse 100 %.", f"dépasse 100{NBSP}%."),
+        ("100%", f"100{NBSP}%"),
+        (f"12{NNBSP}%", f"12{NNBSP}%"),
+        ("150 000 €", f"150 000{NBSP}€"),
+        ("https://x.org/?a=50%20b", "https://x.org/?a=50%20b"),
     ],
 )
-def test_french_apostrophe(text, expected):
+def test_french_apostrophe_and_units(text, expected):
     assert french(text) == expected
 
 

@@ -6,6 +6,8 @@ The rules (``../shared/design/publications.md``, section Typography), and nothin
 - a no-break space (U+00A0) inside guillemets: ``« texte »`` → ``«\u00a0texte\u00a0»``;
 - ``n° 128`` / ``N° 12`` with a no-break space (inserted in ``n°128`` too);
 - ``1er`` kept together with the month that follows (``1er\u00a0mars``);
+- a no-break space between a number and ``%`` or ``€`` (``100 %``, ``100%`` → ``100\u00a0%``; a narrow no-break
+  space already there is kept);
 - the typographic apostrophe: a straight ``'`` touching a letter becomes ``’`` (``l'Ouest`` → ``l’Ouest``).
 
 English (:func:`english`) has one rule, the same apostrophe: a straight ``'`` between two letters becomes ``’``
@@ -62,6 +64,7 @@ _MARK = re.compile(r"[;:!?«»]")
 _APOS_FR = re.compile(r"(?<=[^\W\d_])'|'(?=[^\W\d_])")  # a straight apostrophe touching a letter
 _APOS_EN = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")  # a straight apostrophe between two letters
 _NUMERO = re.compile(r"\b[nN]°(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=\d)")
+_UNIT = re.compile(r"(?<=\d)(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=[%€](?:$|[\s.,;:!?)\]»…]))")
 _PREMIER = re.compile(rf"\b1er(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=(?:{_MONTHS})\b)")
 
 Edit = tuple[int, int, str]  # replace s[start:end] by text
@@ -106,6 +109,9 @@ def _edits(s: str) -> list[Edit]:
     for m in _APOS_FR.finditer(s):
         if not (spans and _is_protected(spans, m.start())):
             edits.append((m.start(), m.end(), "’"))
+    for m in _UNIT.finditer(s):
+        if m.group("ws") not in (NBSP, NNBSP) and not (spans and _is_protected(spans, m.start())):
+            edits.append((m.start("ws"), m.end("ws"), NBSP))
     for rx in (_NUMERO, _PREMIER):
         for m in rx.finditer(s):
             if m.group("ws") != NBSP and not (spans and _is_protected(spans, m.start())):
