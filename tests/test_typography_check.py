@@ -18,7 +18,7 @@ import pikepdf
 import pytest
 from bs4 import BeautifulSoup
 from datasets import TINY_DATASET, write_dataset
-from pdftext import language_parts
+from pdftext import language_parts, marked_text
 from typocheck import CHECKERS, english_violations, french_violations
 
 from reportgen.settings import templates_root
@@ -45,6 +45,18 @@ N, NN = "\u00a0", "\u202f"
 def test_french_checker(bad, good):
     assert french_violations(bad), bad
     assert not french_violations(good), good
+
+
+@pytest.mark.parametrize("bad, good", [
+    ("Note: voir", "Note : voir"),
+    ("«traite»", "« traite »"),
+    ("12%", "12 %"),
+    ("l'Ouest", "l’Ouest"),
+])
+def test_french_checker_on_extracted_text(bad, good):
+    """pdftotext writes no-break spaces as spaces: any space passes, a missing one still fails."""
+    assert french_violations(bad, extracted=True), bad
+    assert not french_violations(good, extracted=True), good
 
 
 def test_french_checker_leaves_urls_times_and_years_alone():
@@ -177,3 +189,116 @@ def test_typography_of_every_page_in_its_parts_languages(site, width):
         if found:
             problems[page.relative_to(site["out"]).as_posix()] = found[:8]
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+# --- language of parts: HTML lang, PDF /Lang ------------------------------------------------------------------------
+
+def _norm(text: str) -> str:
+    """Text compared between HTML and PDF: no spaces, no hyphens (the PDF hyphenates at line ends)."""
+    return re.sub(r"[\s\u00a0\u202f\u00ad\u2010-]", "", text)
+
+
+def _parts(page: Path, lang: str) -> list[str]:
+    """Texts of the elements marked ``lang`` inside the printed part of ``page`` (outside the site's header)."""
+    s = BeautifulSoup(page.read_text(encoding="utf-8"), "lxml")
+    for hidden in s.select(".site-header, .skip-link, .screen-only, .footnotes, sup.footnote-ref, script, style"):
+        hidden.decompose()
+    return [el.get_text() for el in s.body.find_all(attrs={"lang": lang})]
+
+
+def test_text_in_another_language_is_marked_in_html(site):
+    out = site["out"]
+    # Titles the data gives in English only for A-001; the other titles, the partners and the comments are French.
+    french = ["Formation des magistrats", "Retour et réintégration", "Dépend des financements", "ONG Espoir"]
+    s = BeautifulSoup((out / "en/countries/NGA.html").read_text(encoding="utf-8"), "lxml")
+    node = s.find(string=re.compile("Support to the national agency NAPTIP"))
+    assert node and node.find_parent(attrs={"lang": True})["lang"] == "en"  # the per-language title, in English
+    assert not s.find(string=re.compile("Appui à l’agence nationale"))  # …instead of the French one
+    for key in ("en/countries/NGA", "en/countries/ALB", "en/countries/XKX", "en/synthesis", "en/regions/see"):
+        s = BeautifulSoup((out / f"{key}.html").read_text(encoding="utf-8"), "lxml")
+        for text in french:
+            for node in s.find_all(string=re.compile(re.escape(text))):
+                assert node.find_parent(attrs={"lang": True})["lang"] == "fr", (key, text)
+    # The French brief: the title from title_en is not there; its own French title is, unmarked (page language)
+    s = BeautifulSoup((out / "fr/countries/NGA.html").read_text(encoding="utf-8"), "lxml")
+    node = s.find(string=re.compile("Appui à l’agence nationale NAPTIP"))
+    assert node.find_parent(attrs={"lang": True})["lang"] == "fr"
+
+
+@pytest.fixture(scope="module")
+def pdfs(site):
+    """Tagged PDFs of a few pages of ``site``, rendered by reportgen.pdf (as the build does)."""
+    from reportgen.pdf import render_pdf
+
+    out = site["out"]
+    made = {}
+    for key in ("en/countries/NGA", "fr/countries/NGA", "en/synthesis"):
+        result = render_pdf(out / f"{key}.html", output_root=out, roots=[out], epoch=0)
+        (out / f"{key}.pdf").write_bytes(result.data)
+        made[key] = result.data
+    return made
+
+
+@pytest.mark.slow
+def test_the_tagged_pdf_carries_the_language_of_every_part(site, pdfs):
+    out = site["out"]
+    for key in ("en/countries/NGA", "en/synthesis"):
+        html_parts = [_norm(t) for t in _parts(out / f"{key}.html", "fr") if _norm(t)]
+        pdf = pikepdf.open(io.BytesIO(pdfs[key]))
+        assert str(pdf.Root.Lang) == "en"
+        tagged = [(tag, _norm(text)) for tag, lang, text in language_parts(pdf) if lang == "fr"]
+        pdf_text = "".join(t for _, t in tagged)
+        assert html_parts and tagged, key
+        missing = [t for t in html_parts if t not in pdf_text]
+        assert not missing, (key, missing[:5])
+        # …and only there: every text tagged French is text of a French part of the HTML
+        html_text = "".join(html_parts)
+        stray = [t for _, t in tagged if t and t not in html_text]
+        assert not stray, (key, stray[:5])
+        assert not [lang for _, lang, _ in language_parts(pdf) if lang not in ("fr", "en")]
+
+
+def test_lang_tags_are_installed_in_this_weasyprint():
+    """The /Lang of parts rests on WeasyPrint 70's tag builder; another version fails here, not silently."""
+    from reportgen.pdf import _install_lang_tags
+
+    assert _install_lang_tags()
+
+
+def pdf_pages_text(data: bytes) -> list[str]:
+    """Each page's text as drawn (marked content in order, one run per line): no-break spaces stay what they are,
+    unlike pdftotext's output."""
+    text = marked_text(pikepdf.open(io.BytesIO(data)))
+    pages: dict[int, list[str]] = {}
+    for (page, mcid) in sorted(text):
+        pages.setdefault(page, []).append(text[(page, mcid)])
+    return ["\n".join(pages.get(i, [])) for i in range(max(pages, default=-1) + 1)]
+
+
+@pytest.mark.slow
+def test_pdf_text_follows_french_typography_and_footnotes_sit_on_their_call_page(site, pdfs):
+    pages = pdf_pages_text(pdfs["fr/countries/NGA"])
+    problems = french_violations("\n".join(pages))
+    assert not problems, problems[:10]
+    flat = [re.sub(r"[ \n]+", " ", p) for p in pages]
+    calls = [i for i, p in enumerate(flat) if "pays d’origine majeur" in p]
+    notes = [i for i, p in enumerate(flat) if f"Source{N}: rapport de l’OIM" in p]
+    assert calls and calls == notes, (calls, notes)
+    assert f"NAPTIP{NN}!" in flat[calls[0]]
+
+
+def test_footnotes_in_html_are_linked_both_ways(site):
+    for key, n in (("fr/countries/NGA", 2), ("en/countries/NGA", 1)):
+        s = BeautifulSoup((site["out"] / f"{key}.html").read_text(encoding="utf-8"), "lxml")
+        calls = s.select("sup.footnote-ref a")
+        assert len(calls) == n, key
+        for a in calls:
+            note = s.find(id=a["href"][1:])
+            assert note and note.name == "li", key
+            back = note.select_one("a.footnote-backref")
+            assert s.find(id=back["href"][1:]) is a.parent.find("a"), key
+            assert a.get("aria-label") and back.get("aria-label"), key
+        # The notes follow the narrative, with that language's typography
+    text = BeautifulSoup((site["out"] / "fr/countries/NGA.html").read_text(encoding="utf-8"), "lxml").select_one(
+        ".footnotes").get_text()
+    assert f"Source{N}: rapport de l’OIM" in text and f"NAPTIP{NN}!" in text

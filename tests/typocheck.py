@@ -33,8 +33,12 @@ def _excerpt(text: str, i: int) -> str:
     return repr(text[max(0, i - 20): i + 20])
 
 
-def french_violations(text: str) -> list[str]:
+def french_violations(text: str, *, extracted: bool = False) -> list[str]:
+    """The French rules broken in ``text``. ``extracted``: text extracted from a PDF, where a no-break space comes
+    out as an ordinary one: any space is then taken for the right one (a missing space is still found)."""
     text = _strip_urls(text)
+    if extracted:
+        text = text.replace(" ", "\u00a0")
     out = []
     for m in re.finditer(r"(?<=\S)([ \t]?)([;:!?])(?=\s|$)", text):
         before = text[m.start() - 1] if m.start() else ""

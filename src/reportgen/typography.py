@@ -6,8 +6,8 @@ The rules (``../shared/design/publications.md``, section Typography), and nothin
 - a no-break space (U+00A0) inside guillemets: ``« texte »`` → ``«\u00a0texte\u00a0»``;
 - ``n° 128`` / ``N° 12`` with a no-break space (inserted in ``n°128`` too);
 - ``1er`` kept together with the month that follows (``1er\u00a0mars``);
-- a no-break space between a number and ``%`` or ``€`` (``100 %``, ``100%`` → ``100\u00a0%``; a narrow no-break
-  space already there is kept);
+- the space between a number and ``%`` or ``€`` made a no-break one (``100 %`` → ``100\u00a0%``; a narrow no-break
+  space already there is kept); none is inserted (``width: 30%`` in a style attribute is CSS, not prose);
 - the typographic apostrophe: a straight ``'`` touching a letter becomes ``’`` (``l'Ouest`` → ``l’Ouest``).
 
 English (:func:`english`) has one rule, the same apostrophe: a straight ``'`` between two letters becomes ``’``
@@ -64,7 +64,7 @@ _MARK = re.compile(r"[;:!?«»]")
 _APOS_FR = re.compile(r"(?<=[^\W\d_])'|'(?=[^\W\d_])")  # a straight apostrophe touching a letter
 _APOS_EN = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")  # a straight apostrophe between two letters
 _NUMERO = re.compile(r"\b[nN]°(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=\d)")
-_UNIT = re.compile(r"(?<=\d)(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=[%€](?:$|[\s.,;:!?)\]»…]))")
+_UNIT = re.compile(r"(?<=\d)(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=[%€](?:$|[\s.,;:!?)\]»…]))")
 _PREMIER = re.compile(rf"\b1er(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=(?:{_MONTHS})\b)")
 
 Edit = tuple[int, int, str]  # replace s[start:end] by text
