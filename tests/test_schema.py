@@ -242,7 +242,8 @@ def test_per_language_fields_expand():
 
 def test_pandera_schema_is_named_after_rules():
     table = TABLES["ratings"]
-    schema = pandera_schema(table, list(table.fields), Context())
+    fields = [f for f in table.fields if not f.per_language]  # comment_{lang} stands for comment_fr, comment_en…
+    schema = pandera_schema(table, fields, Context())
     assert set(schema.columns) == {"action_id", "criterion", "score", "comment"}
     typed = pd.DataFrame(
         {
@@ -253,7 +254,7 @@ def test_pandera_schema_is_named_after_rules():
         },
         index=[2, 3, 4],
     )
-    failures = set(run_checks(table, typed, list(table.fields), Context()))
+    failures = set(run_checks(table, typed, fields, Context()))
     assert failures == {(3, "score", "range"), (3, "action_id", "unique"), (4, "action_id", "required"),
                         (4, "criterion", "allowed")}
 
