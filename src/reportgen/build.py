@@ -79,7 +79,8 @@ def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
     plan = make_plan(docs, languages=list(languages), shards=s.shards, epoch=epoch, started=started,
                      measured=measured)
     state.write_json(state.plan_path(s.output), plan)
-    say(f"prepared {len(docs)} publications in {len(languages)} language(s) for {s.shards} render job(s)")
+    if not quiet:
+        say(f"prepared {len(docs)} publications in {len(languages)} language(s) for {s.shards} render job(s)")
     return plan
 
 

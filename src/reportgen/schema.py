@@ -18,7 +18,7 @@ import pandera.pandas as pa
 
 from . import assets, load
 from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
-from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_country
+from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_countries, suggest_country
 from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
@@ -398,9 +398,11 @@ def _reference_message(f: Field, value: str, ctx: Context) -> str:
     if f.reference == "countries.country":
         if value in ALPHA3_TO_ALPHA2:
             return f"{quote(value)} ({country_name(value, 'en')}) is not in countries.csv; add it there with its region"
-        suggestion = suggest_country(value)
-        if suggestion and suggestion not in targets:
-            suggestion = did_you_mean(value, targets)
+        candidates = suggest_countries(value, among=targets)  # by code and by name: NIG → Niger or Nigeria
+        if candidates:
+            return f"must be a country of countries.csv, got {quote(value)}" + hint(
+                " or ".join(describe(c) for c in candidates))
+        suggestion = did_you_mean(value, targets)
         return f"must be a country of countries.csv, got {quote(value)}" + hint(
             describe(suggestion) if suggestion in ALPHA3_TO_ALPHA2 else suggestion
         )
@@ -438,8 +440,7 @@ def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | N
     if rule == "pattern":
         message = f"must be {f.pattern_hint}, got {quote(value)}"
         if f.country_code or f.pattern == COUNTRY_CODE:
-            code = suggest_country(value)
-            return message + hint(describe(code) if code else None)
+            return message + hint(" or ".join(describe(c) for c in suggest_countries(value)) or None)
         if f.pattern == REGION_CODE:
             return message + hint(did_you_mean(value, ctx.references.get("regions.region", ())))
         return message
@@ -455,7 +456,9 @@ def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | N
     if rule == "range":
         if f.within_period and ctx.period:
             lo, hi = ctx.period
-            return f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}"
+            return (f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}; "
+                    "correct the year, or widen period_start/period_end in evaluation.yaml if the action belongs to "
+                    "the evaluation")
         return f"must be from {f.minimum:g} to {f.maximum:g}, got {quote(value)}"
     if rule == "reference":
         return _reference_message(f, value, ctx)
