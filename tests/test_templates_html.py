@@ -3,6 +3,7 @@ the three kinds rendered from that HTML (pages, fonts, a PNG of the first pages 
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from reportgen.i18n import Formatter
 from reportgen.model import Doc
 from reportgen.render import make_environment, render_html
 from reportgen.settings import templates_root
+from reportgen.changes import compare, render_changes_html, snapshot
 from reportgen.review import write_validation_report
 from reportgen.site import catalog_names, render_index, render_languages
 from reportgen.typography import NBSP, NNBSP
@@ -104,6 +106,14 @@ def build_tree(data_dir: Path, out: Path, *, settings: RenderSettings = SETTINGS
     (out / "index.html").write_text(render_languages(catalog, ds.evaluation, env), encoding="utf-8")
     # The review pages, in the evaluation's main language (no public page links them).
     write_validation_report(result.problems, out, data_dir, lang=ds.evaluation.languages[0], template_dirs=dirs)
+    new = snapshot(ds, figures, ds.evaluation.languages)
+    old = copy.deepcopy(new)
+    for pub in old["publications"].values():
+        pub["title"] = pub["title"] + " (v0)"
+        break
+    (out / "changes.html").write_text(render_changes_html(compare(old, new), template_dirs=dirs,
+                                                          stylesheet="assets/css/index.css", link_publications=True),
+                                      encoding="utf-8")
     loaded: dict[str, set[str]] = {}
     for (_lang, kind), e in envs.items():
         loaded.setdefault(kind, set()).update(e.loader.names)
@@ -146,8 +156,8 @@ def test_every_publication_and_the_index_are_written(tree):
     assert {"index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
             "en/countries/NGA.html", "fr/countries/XKX.html"} <= names
     languages = tree["ds"].evaluation.languages
-    assert {f"{lang}/index.html" for lang in languages} | {"validation.html"} <= names
-    assert len(names) == len(tree["docs"]) + 1 + len(languages) + 1
+    assert {f"{lang}/index.html" for lang in languages} | set(REVIEW_PAGES) <= names
+    assert len(names) == len(tree["docs"]) + 1 + len(languages) + len(REVIEW_PAGES)
 
 
 @pytest.mark.parametrize("check", ["document", "headings", "tables", "ids", "images", "landmarks"])
@@ -166,7 +176,7 @@ def test_structure_of_every_page(tree, check):
             assert not s.find("script"), where
             if where in REVIEW_PAGES:
                 assert s.find("meta", attrs={"name": "robots", "content": "noindex"}), where
-                assert not s.find("link", rel="stylesheet") and s.find("style"), where  # self-contained
+                assert s.find("style"), where  # readable without the site's stylesheet
                 continue
             link = s.find("link", rel="stylesheet")["href"]
             assert (path.parent / link).resolve().is_file(), (where, link)
@@ -197,7 +207,7 @@ def test_structure_of_every_page(tree, check):
                 assert img.find_parent("figure").find("figcaption"), where
         elif check == "landmarks":
             if where in REVIEW_PAGES:
-                assert s.find("main", id="main") and not s.find("nav"), where  # outside the site's navigation
+                assert s.find("main", id="main") and not s.select(".site-header"), where  # outside the site navigation
                 continue
             assert s.find("header") and s.find("nav") and s.find("main", id="main") and s.find("footer"), where
             skip = s.find("a", class_="skip-link")
@@ -225,7 +235,7 @@ def test_every_link_resolves_within_the_tree(tree):
             assert out.resolve() in target.parents, (where, href)
             if parts.fragment:
                 assert soup(target).find(id=parts.fragment), (where, href)
-            if not where.endswith("index.html") and target.suffix == ".html":
+            if not where.endswith("index.html") and where not in REVIEW_PAGES and target.suffix == ".html":
                 assert "xref" in a.get("class", []), (where, href)
 
 
@@ -506,7 +516,8 @@ def test_pages_pass_axe_core_wcag_aa(tree):
     if not (shutil.which("chromium") and AXE.is_file()):
         _missing("needs chromium and node_modules/axe-core (bash .ci/setup --test)")
     out = tree["out"]
-    sample = ["index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
+    sample = ["index.html", "fr/index.html", "en/index.html", "validation.html", "changes.html",
+              "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
               "en/countries/NGA.html", "fr/countries/XKX.html"]
     problems = {name: v for name in sample if (v := axe_violations(out / name))}
     assert not problems, problems

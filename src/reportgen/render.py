@@ -70,15 +70,8 @@ def make_environment(lang: str, *, template_dirs: list[Path]) -> jinja2.Environm
 
 def _make_finalize(lang: str):
     """The typography of ``lang`` for every printed value of a publication (see the module docstring)."""
-    if lang not in ("fr", "en"):
+    if not typography.has_rules(lang):
         return None
-    # Looked up at each call (not bound here): tests replace the rules to see what a change re-renders.
-    if lang == "fr":
-        def plain(v): return typography.french(v)
-        def html(v): return typography.french_html(v)
-    else:
-        def plain(v): return typography.english(v)
-        def html(v): return typography.english_html(v)
     # The same labels, numbers and names are printed many times per publication and across publications: the rules
     # are a pure function of the text, so a worker applies them once per distinct value (bounded memory).
     seen: dict[tuple[bool, str], Any] = {}
@@ -93,7 +86,7 @@ def _make_finalize(lang: str):
         hit = seen.get(key)
         if hit is not None:
             return hit
-        result = Markup(html(str(value))) if markup else plain(value)
+        result = typography.typeset(value, lang)  # Markup stays Markup (its text nodes only)
         if len(key[1]) <= 4000:
             if len(seen) >= 50_000:
                 seen.clear()

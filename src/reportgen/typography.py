@@ -179,6 +179,11 @@ def english(text: str) -> str:
 _IN_CONTEXT = {"fr": _french_in_context, "en": _english_in_context}
 
 
+def has_rules(lang: str) -> bool:
+    """Whether this module has typography rules for ``lang``."""
+    return lang in _IN_CONTEXT
+
+
 def typeset(text: str, lang: str) -> str:
     """The typography of ``lang`` on plain text (or HTML when ``text`` is Markup); other languages: unchanged."""
     if lang == "fr":
