@@ -302,3 +302,82 @@ def test_footnotes_in_html_are_linked_both_ways(site):
     text = BeautifulSoup((site["out"] / "fr/countries/NGA.html").read_text(encoding="utf-8"), "lxml").select_one(
         ".footnotes").get_text()
     assert f"Source{N}: rapport de l’OIM" in text and f"NAPTIP{NN}!" in text
+
+
+# --- table cells on screens: no word broken without a hyphen ----------------------------------------------------
+
+_BROKEN_WORDS_JS = r"""
+(function(){
+  var out = [];
+  document.querySelectorAll('td, th, caption').forEach(function(cell) {
+    var walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+      var re = /\S+/g, m;
+      while ((m = re.exec(node.data))) {
+        var r = document.createRange(); r.setStart(node, m.index); r.setEnd(node, m.index + m[0].length);
+        var tops = {};
+        Array.prototype.forEach.call(r.getClientRects(), function(rect) { if (rect.width > 0) tops[Math.round(rect.top)] = 1; });
+        if (Object.keys(tops).length > 1) out.push(m[0]);
+      }
+    }
+  });
+  var e = document.createElement('pre'); e.id = 'broken-words'; e.textContent = JSON.stringify(out);
+  document.body.appendChild(e);
+})();
+"""
+
+
+def broken_words(page: Path, width: int) -> list[str]:
+    """Words of table cells that Chromium, ``width`` px wide, lays out over more than one line."""
+    copy = page.with_name(page.stem + ".words-check.html")
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{_BROKEN_WORDS_JS}</script></body>"),
+                    encoding="utf-8")
+    try:
+        dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                              "--no-first-run", f"--user-data-dir={tempfile.mkdtemp(prefix='reportgen-chromium-')}",
+                              f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+                              copy.resolve().as_uri()], capture_output=True, text=True, timeout=180).stdout
+    finally:
+        copy.unlink()
+    found = re.search(r'<pre id="broken-words">(.*?)</pre>', dom, re.S)
+    assert found, f"Chromium did not report on {page}"
+    return json.loads(html_module.unescape(found.group(1)))
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [320, 1280])
+def test_table_cells_break_no_word_on_screens(site, width):
+    """Headless Chromium has no hyphenation patterns: any word over two lines would be cut without a hyphen."""
+    if not CHROMIUM:
+        pytest.fail("needs chromium (bash .ci/setup --test)")
+    out = site["out"]
+    pages = [out / f"{key}.html" for key in ("fr/synthesis", "en/synthesis", "fr/countries/NGA", "en/countries/NGA",
+                                              "fr/regions/see", "fr/index", "en/index")]
+    pages += [out / "validation.html", out / "changes.html"]
+    problems = {p.relative_to(out).as_posix(): words for p in pages if (words := broken_words(p, width))}
+    assert not problems, problems
+
+
+@pytest.mark.browser
+def test_the_broken_word_check_finds_a_broken_word(tmp_path):
+    """The check above can fail: a narrow cell that must break a long word is reported."""
+    if not CHROMIUM:
+        pytest.fail("needs chromium (bash .ci/setup --test)")
+    page = tmp_path / "narrow.html"
+    page.write_text('<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>t</title></head><body>'
+                    '<table style="width:60px"><tr><td style="overflow-wrap:anywhere">multilatéralement</td>'
+                    '<td style="overflow-wrap:normal">court</td></tr></table></body></html>', encoding="utf-8")
+    assert broken_words(page, 320) == ["multilatéralement"]
+
+
+def test_pdf_links_to_an_index_page_stay_web_pages(tmp_path):
+    """A publication's data note links its language's index (fr/index.html#data): no index has a PDF."""
+    from reportgen.pdf import _rewrite_link
+
+    root = tmp_path / "out"
+    (root / "fr").mkdir(parents=True)
+    url = "https://example.org/e128"
+    assert _rewrite_link((root / "fr" / "index.html").as_uri() + "#data", root, url) == f"{url}/fr/index.html#data"
+    assert _rewrite_link((root / "index.html").as_uri(), root, url) == f"{url}/index.html"
+    assert _rewrite_link((root / "fr" / "synthesis.html").as_uri(), root, url) == f"{url}/fr/synthesis.pdf"

@@ -9,7 +9,8 @@ every PDF and make two output folders give different bytes. A PDF therefore keep
 - internal links (its table of contents, notes): always;
 - absolute ``http``, ``https`` and ``mailto`` links (sources cited in the data): always;
 - links to other publications: rewritten to ``public_url`` + their path, pointing to their PDF, when the config
-  gives ``public_url``; removed otherwise (the text stays, the link goes);
+  gives ``public_url``; removed otherwise (the text stays, the link goes); links to an index page
+  (``index.html``, ``fr/index.html``) keep pointing to that web page;
 - anything else (``file:`` outside the output folder, other schemes): removed.
 
 Language of parts. WeasyPrint 70 writes the document's language (``/Lang`` of the catalogue) and nothing for an
@@ -87,7 +88,7 @@ def _rewrite_link(target: str, output_root: Path, public_url: str) -> str | None
     if not public_url:
         return None
     rel_str = rel.as_posix()
-    if rel_str.endswith(".html") and rel_str != "index.html":
+    if rel_str.endswith(".html") and rel.name != "index.html":  # the index pages have no PDF
         rel_str = rel_str[: -len(".html")] + ".pdf"
     url = public_url.rstrip("/") + "/" + rel_str
     if parts.fragment:
