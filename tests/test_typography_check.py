@@ -381,3 +381,44 @@ def test_pdf_links_to_an_index_page_stay_web_pages(tmp_path):
     assert _rewrite_link((root / "fr" / "index.html").as_uri() + "#data", root, url) == f"{url}/fr/index.html#data"
     assert _rewrite_link((root / "index.html").as_uri(), root, url) == f"{url}/index.html"
     assert _rewrite_link((root / "fr" / "synthesis.html").as_uri(), root, url) == f"{url}/fr/synthesis.pdf"
+
+
+# --- the embedded dataset ---------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def embedded_site(tmp_path_factory):
+    from test_templates_html import REPO, build_tree
+
+    out = tmp_path_factory.mktemp("embedded-site")
+    info = build_tree(REPO / "data", out)
+    info["out"] = out
+    return info
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_every_page_of_the_embedded_build_passes_the_typography_checkers(embedded_site):
+    if not CHROMIUM:
+        pytest.fail("needs chromium (bash .ci/setup --test)")
+    problems = {}
+    for page in all_pages(embedded_site["out"]):
+        found = typography_problems(visible_text(page))
+        if found:
+            problems[page.relative_to(embedded_site["out"]).as_posix()] = found[:5]
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)[:6000]
+
+
+@pytest.mark.slow
+def test_the_embedded_french_pdfs_pass_the_french_checker(embedded_site):
+    from reportgen.pdf import render_pdf
+
+    out = embedded_site["out"]
+    problems = {}
+    for doc in embedded_site["docs"]:
+        if doc.lang != "fr":
+            continue
+        data = render_pdf(out / f"{doc.stem}.html", output_root=out, roots=[out], epoch=0).data
+        found = french_violations("\n".join(pdf_pages_text(data)))
+        if found:
+            problems[doc.key] = found[:5]
+    assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)[:6000]
