@@ -23,6 +23,7 @@ from reportgen.iso3166 import (
     country_name,
     describe,
     is_country_code,
+    suggest_countries,
     suggest_country,
 )
 from reportgen.model import PILLARS
@@ -202,6 +203,17 @@ def test_country_names_from_cldr():
 )
 def test_country_suggestions(text, code):
     assert suggest_country(text) == code
+
+
+def test_a_code_that_could_mean_several_countries_suggests_them_all():
+    """NIG (on a row about Lagos) is Niger's name start as much as Nigeria's: both are suggested, by code and name."""
+    assert suggest_countries("NIG") == ["NER", "NGA"]
+    assert suggest_countries("NIG", among={"NGA", "CIV"}) == ["NGA"]
+    assert suggest_countries("civ") == ["CIV"] and suggest_countries("xyzzy") == []
+    table = TABLES["actions"]
+    ctx = Context(references={"countries.country": frozenset({"NER", "NGA"})})
+    message = explain(table.field("country"), "reference", "NIG", ctx)
+    assert message.endswith("did you mean NER (Niger) or NGA (Nigeria)?"), message
 
 
 # ---------------------------------------------------------------------------------------------------------------
