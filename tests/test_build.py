@@ -55,8 +55,8 @@ def test_the_first_render_job_writes_the_data_files_and_the_changes_report(built
     assert "figures.xlsx" in names and "actions.csv" in names and len(names) > 5
     assert (s.output / "changes.json").is_file() and (s.output / "changes.html").is_file()
     assert all(r.status == "built" for r in results)
-    index = (s.output / "index.html").read_text(encoding="utf-8")
-    assert 'href="data/figures.xlsx"' in index  # the catalogue lists them: the index stage runs after
+    index = (s.output / "fr" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../data/figures.xlsx"' in index  # the language's index lists them: the index stage runs after
 
 
 def test_a_failure_of_the_data_files_fails_the_render_job_and_keeps_the_documents(built, tmp_path, monkeypatch,

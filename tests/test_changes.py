@@ -66,8 +66,10 @@ def test_first_build_says_there_is_nothing_to_compare_with():
     assert report["publications"] == []
     assert report["counts"]["publications"] == 1
     assert "no earlier build" in report_text(report)
-    html = render_changes_html(report)
+    html = render_changes_html(report, lang="en")
     assert "first build" in BeautifulSoup(html, "html.parser").get_text()
+    # By default in the evaluation's main language (the report's first language)
+    assert "première production" in BeautifulSoup(render_changes_html(report), "html.parser").get_text()
 
 
 def test_a_changed_amount_gives_old_new_and_the_difference_as_printed():
@@ -213,7 +215,7 @@ def test_actions_of_a_country_brief_added_removed_and_edited_field_by_field():
     assert (f"fr/countries/NGA: action A-1 amount committed: {FR.money(150000)} → {FR.money(250000)} "
             f"(+{FR.money(100000)})") in lines
     assert "fr/countries/NGA: action A-11 added: 2011, Retour, –" in lines
-    soup = BeautifulSoup(render_changes_html(report), "html.parser")
+    soup = BeautifulSoup(render_changes_html(report, lang="en"), "html.parser")
     caption = next(c for c in soup.find_all("caption") if c.get_text().startswith("Actions"))
     rows = caption.find_parent("table").tbody.find_all("tr")
     assert [r.td.get_text() for r in rows] == ["title", "partner", "amount committed", "action added",
@@ -240,15 +242,16 @@ def test_narrative_changes_name_the_changed_paragraphs():
     assert p["narrative"]["status"] == "added"
 
 
-def test_html_report_is_english_escaped_and_accessible():
+def test_html_report_is_in_the_main_language_escaped_and_accessible():
     evil = "<script>alert(1)</script> & « guillemets »"
     old = snap({"fr/countries/NGA": nga("fr", 1, 0.1, recs={"R1": "a"})})
     new = snap({"fr/countries/NGA": nga("fr", 2, 0.1, recs={"R1": evil}, title="Nigéria <b>")})
     html = render_changes_html(compare(old, new), link_publications=True, stylesheet="assets/css/index.css")
     assert "<script>" not in html
     soup = BeautifulSoup(html, "html.parser")
-    assert soup.html["lang"] == "en"
-    assert soup.title.get_text().startswith("What changed")
+    assert soup.html["lang"] == "fr"  # the evaluation's main language
+    assert soup.title.get_text().startswith("Ce qui a changé")
+    assert soup.find("meta", attrs={"name": "robots", "content": "noindex"}) and not soup.select(".site-header")
     assert soup.find("link", rel="stylesheet")["href"] == "assets/css/index.css"
     section = soup.find("section")
     assert section.h2.span["lang"] == "fr" and section.h2.span.get_text() == "Nigéria <b>"
@@ -256,7 +259,7 @@ def test_html_report_is_english_escaped_and_accessible():
     table = section.find("table")
     assert table.caption and [th["scope"] for th in table.thead.find_all("th")] == ["col"] * 4
     assert table.tbody.th["scope"] == "row"
-    assert "« guillemets »" in soup.get_text()
+    assert "«\u00a0guillemets\u00a0»" in soup.get_text()  # a French part: French typography
     assert soup.find("h1") and soup.find("main")
 
 

@@ -41,11 +41,11 @@ def test_repeated_problems_are_one_line_per_file_column_and_kind(monkeypatch):
         ("actions.csv", "committed", 999 + 449), ("actions.csv", "partner", 1869), ("countries.csv", "region", 1)]
     lines = problem_lines(problems, report="out/validation.html")
     assert len(lines) == 4
-    assert lines[0].startswith("actions.csv: committed: 1,448 rows: must be a number ≥ 0 (rows 2, 3, 4, 5, 6 …)")
+    assert lines[0].startswith("error: actions.csv: committed: 1,448 rows: must be a number ≥ 0 (rows 2, 3, 4, 5, 6 …)")
     assert "'$330,568' → 330568 ×999" in lines[0]
     assert "'Not Listed' → leave the cell empty (not reported) ×449" in lines[0]
-    assert lines[1].startswith("actions.csv: partner: 1,869 rows: must not be empty")
-    assert lines[2] == "countries.csv:4: region: must be a region of regions.csv, got 'xx'"  # alone: as it is
+    assert lines[1].startswith("error: actions.csv: partner: 1,869 rows: must not be empty")
+    assert lines[2] == "error: countries.csv:4: region: must be a region of regions.csv, got 'xx'"  # alone: as it is
     assert lines[3] == "every row of these is listed in out/validation.html"
 
 
@@ -74,11 +74,11 @@ def test_reportgen_validate_groups_and_the_report_keeps_every_problem(tiny_datas
     out = tmp_path / "out"
     assert cli.main(["validate", str(tiny_dataset_dir), "--output", str(out)]) == 1
     err = capsys.readouterr().err
-    grouped = [line for line in err.splitlines() if line.startswith("actions.csv: committed:")]
+    grouped = [line for line in err.splitlines() if line.startswith("error: actions.csv: committed:")]
     assert len(grouped) == 1 and f"{bad} rows" in grouped[0] and "leave the cell empty" in grouped[0], err
     report = json.loads((out / "validation.json").read_text(encoding="utf-8"))
     assert sum(1 for p in report if p["column"] == "committed" and p["value"] == "Not Listed") == bad
 
     assert cli.main(["--verbose", "validate", str(tiny_dataset_dir)]) == 1
     err = capsys.readouterr().err
-    assert sum(1 for line in err.splitlines() if line.startswith("actions.csv:") and "Not Listed" in line) == bad
+    assert sum(1 for line in err.splitlines() if line.startswith("error: actions.csv:") and "Not Listed" in line) == bad

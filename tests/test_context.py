@@ -105,7 +105,8 @@ def test_common_keys(tiny):
     assert ctx["lang"] == "fr" and ctx["kind"] == "country" and ctx["currency"] == "EUR"
     assert ctx["root"] == "../../"
     assert ctx["stylesheet"] == "../../assets/css/country.css"
-    assert ctx["links"]["index"] == "../../index.html"
+    assert ctx["links"]["index"] == "../../fr/index.html"  # the index of the publication's language
+    assert ctx["links"]["data"] == "../../fr/index.html#data"
     assert ctx["links"]["synthesis"] == "../../fr/synthesis.html"
     assert ctx["links"]["workbook"] == "../../data/figures.xlsx"
     assert ctx["links"]["languages"] == [{"lang": "en", "label": "English", "href": "../../en/countries/NGA.html"}]

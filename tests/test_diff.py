@@ -61,7 +61,7 @@ def test_diff_prints_every_change_per_publication(two_datasets, capsys, tmp_path
     total = next(f for f in nga["figures"] if f["id"] == "total.committed")
     assert total["difference"] == {"value": 100_000.0, "text": "+" + FR.money(100_000)}
     soup = BeautifulSoup(out_html.read_text(), "html.parser")
-    assert soup.html["lang"] == "en"
+    assert soup.html["lang"] == "fr"  # the evaluation's main language
     assert soup.find(id="p-fr-countries-NGA")
     assert [i.get_text() for i in soup.find_all("ins")][0] == "puis étendre"
 

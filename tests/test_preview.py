@@ -120,7 +120,7 @@ def test_a_broken_save_is_reported_keeps_the_last_good_page_and_clears_when_fixe
         engine.submit([actions])
         wait_for(lambda: events.problems and events.problems[-1][0] == "validation", "the problems", 60)
         failure, lines = events.problems[-1]
-        assert any(line.startswith("actions.csv:2: committed:") and "$150,000" in line for line in lines), lines
+        assert any(line.startswith("error: actions.csv:2: committed:") and "$150,000" in line for line in lines), lines
         assert html.read_text(encoding="utf-8") == good  # the last good page stays
         assert state.validation_failed_path(s.output).is_file()
         assert "$150,000" in (s.output / "validation.json").read_text(encoding="utf-8")

@@ -123,6 +123,7 @@ def hostile(tmp_path_factory):
     build.stage_index(s)
     pages = {r.key: (s.output / f"{r.key}.html").read_text(encoding="utf-8") for r in results}
     pages["index"] = (s.output / "index.html").read_text(encoding="utf-8")
+    pages["fr/index"] = (s.output / "fr" / "index.html").read_text(encoding="utf-8")  # the titles are listed here
     # English pages, rendered as the render stage does (without their PDFs: the PDFs are checked in French).
     from reportgen.context import build_context
     from reportgen.render import make_environment, render_html
@@ -154,7 +155,7 @@ def test_every_publication_of_the_hostile_dataset_renders(hostile):
 @pytest.mark.slow
 @ONE_BUILD
 @pytest.mark.parametrize("key", ["fr/synthesis", "fr/regions/see", "fr/countries/ALB", "en/synthesis",
-                                 "en/regions/see", "en/countries/ALB", "index"])
+                                 "en/regions/see", "en/countries/ALB", "index", "fr/index"])
 def test_hostile_text_is_shown_as_text_never_as_markup(hostile, key):
     _, _, pages = hostile
     html = pages[key]
@@ -184,7 +185,7 @@ def test_hostile_text_is_shown_as_text_never_as_markup(hostile, key):
     assert ATTR in text
     assert "{% raw %}" in text or "{%\u00a0raw\u00a0%}" in soup.get_text()
     # Attributes carry the hostile text as a value, never broken open.
-    assert TEMPLATE in html.replace("&#34;", '"') or key == "index"
+    assert TEMPLATE in html.replace("&#34;", '"') or key in ("index", "fr/index")
 
 
 @pytest.mark.slow

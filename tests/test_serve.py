@@ -268,7 +268,7 @@ def test_builder_reports_success_build_errors_and_validation_problems(tmp_path, 
     fake_workflow(monkeypatch, "import sys; sys.exit(1)")
     state = run_builder(s)
     assert state.failure == "validation"
-    assert state.problems == ["actions.csv:2: committed: must be a number ≥ 0, got 'abc'",
+    assert state.problems == ["error: actions.csv:2: committed: must be a number ≥ 0, got 'abc'",
                               "warning: actions.csv:5: committed: not reported"]
 
 

@@ -3,6 +3,7 @@ the three kinds rendered from that HTML (pages, fonts, a PNG of the first pages 
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -22,7 +23,9 @@ from reportgen.i18n import Formatter
 from reportgen.model import Doc
 from reportgen.render import make_environment, render_html
 from reportgen.settings import templates_root
-from reportgen.site import catalog_names, render_index
+from reportgen.changes import compare, render_changes_html, snapshot
+from reportgen.review import write_validation_report
+from reportgen.site import catalog_names, render_index, render_languages
 from reportgen.typography import NBSP, NNBSP
 from reportgen.validate import validate_dataset
 
@@ -92,9 +95,25 @@ def build_tree(data_dir: Path, out: Path, *, settings: RenderSettings = SETTINGS
         catalog["groups"].append(group)
     catalog["data_files"] = [{"name": p.name, "href": f"data/{p.name}", "bytes": p.stat().st_size}
                              for p in sorted((out / "data").iterdir())]
-    env = envs[("", "index")] = make_environment(ds.evaluation.languages[0], template_dirs=dirs)
+    for lang in ds.evaluation.languages:
+        env = envs[(lang, "index")] = make_environment(lang, template_dirs=dirs)
+        env.loader = RecordingLoader(env.loader)
+        (out / lang).mkdir(parents=True, exist_ok=True)
+        (out / lang / "index.html").write_text(render_index(catalog, ds.evaluation, catalog_names(ds), env),
+                                               encoding="utf-8")
+    env = envs[("", "languages")] = make_environment(ds.evaluation.languages[0], template_dirs=dirs)
     env.loader = RecordingLoader(env.loader)
-    (out / "index.html").write_text(render_index(catalog, ds.evaluation, catalog_names(ds), env), encoding="utf-8")
+    (out / "index.html").write_text(render_languages(catalog, ds.evaluation, env), encoding="utf-8")
+    # The review pages, in the evaluation's main language (no public page links them).
+    write_validation_report(result.problems, out, data_dir, lang=ds.evaluation.languages[0], template_dirs=dirs)
+    new = snapshot(ds, figures, ds.evaluation.languages)
+    old = copy.deepcopy(new)
+    for pub in old["publications"].values():
+        pub["title"] = pub["title"] + " (v0)"
+        break
+    (out / "changes.html").write_text(render_changes_html(compare(old, new), template_dirs=dirs,
+                                                          stylesheet="assets/css/index.css", link_publications=True),
+                                      encoding="utf-8")
     loaded: dict[str, set[str]] = {}
     for (_lang, kind), e in envs.items():
         loaded.setdefault(kind, set()).update(e.loader.names)
@@ -116,6 +135,10 @@ def tree(tmp_path_factory):
     return info
 
 
+#: The pages for the evaluation team, outside the public site's navigation.
+REVIEW_PAGES = ("validation.html", "changes.html")
+
+
 def pages(tree) -> list[Path]:
     return sorted(p for p in tree["out"].rglob("*.html"))
 
@@ -132,7 +155,9 @@ def test_every_publication_and_the_index_are_written(tree):
     names = {p.relative_to(tree["out"]).as_posix() for p in pages(tree)}
     assert {"index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
             "en/countries/NGA.html", "fr/countries/XKX.html"} <= names
-    assert len(names) == len(tree["docs"]) + 1
+    languages = tree["ds"].evaluation.languages
+    assert {f"{lang}/index.html" for lang in languages} | set(REVIEW_PAGES) <= names
+    assert len(names) == len(tree["docs"]) + 1 + len(languages) + len(REVIEW_PAGES)
 
 
 @pytest.mark.parametrize("check", ["document", "headings", "tables", "ids", "images", "landmarks"])
@@ -141,13 +166,18 @@ def test_structure_of_every_page(tree, check):
         s = soup(path)
         where = path.relative_to(tree["out"]).as_posix()
         if check == "document":
-            lang = "fr" if where.startswith("fr/") or where == "index.html" else "en"
+            # The root index and the review pages are in the main language (French)
+            lang = "fr" if where.startswith("fr/") or "/" not in where else "en"
             assert s.html["lang"] == lang, where
             assert s.title and s.title.get_text(strip=True), where
             assert s.find("meta", attrs={"name": "viewport"}), where
             assert s.find("meta", attrs={"name": "description"})["content"].strip(), where
             assert s.find("meta", charset="utf-8"), where
             assert not s.find("script"), where
+            if where in REVIEW_PAGES:
+                assert s.find("meta", attrs={"name": "robots", "content": "noindex"}), where
+                assert s.find("style"), where  # readable without the site's stylesheet
+                continue
             link = s.find("link", rel="stylesheet")["href"]
             assert (path.parent / link).resolve().is_file(), (where, link)
         elif check == "headings":
@@ -176,6 +206,9 @@ def test_structure_of_every_page(tree, check):
                 assert img["src"].startswith("data:image/svg+xml;base64,"), where
                 assert img.find_parent("figure").find("figcaption"), where
         elif check == "landmarks":
+            if where in REVIEW_PAGES:
+                assert s.find("main", id="main") and not s.select(".site-header"), where  # outside the site navigation
+                continue
             assert s.find("header") and s.find("nav") and s.find("main", id="main") and s.find("footer"), where
             skip = s.find("a", class_="skip-link")
             assert skip and skip["href"] == "#main", where
@@ -202,7 +235,7 @@ def test_every_link_resolves_within_the_tree(tree):
             assert out.resolve() in target.parents, (where, href)
             if parts.fragment:
                 assert soup(target).find(id=parts.fragment), (where, href)
-            if where != "index.html" and target.suffix == ".html":
+            if not where.endswith("index.html") and where not in REVIEW_PAGES and target.suffix == ".html":
                 assert "xref" in a.get("class", []), (where, href)
 
 
@@ -240,7 +273,10 @@ def test_french_typography_applies_to_data_and_generated_text(tree):
     en = publication(tree, "en/countries/NGA").get_text()
     # The action title from the data
     assert f"Pourquoi{NNBSP}? «{NBSP}Projet{NBSP}»{NBSP}: n°{NBSP}12" in fr
-    assert "Pourquoi ? « Projet » : n°12" in en
+    # …and in the English brief too: the French title is marked French and follows French typography
+    assert f"Pourquoi{NNBSP}? «{NBSP}Projet{NBSP}»{NBSP}: n°{NBSP}12" in en
+    title = publication(tree, "en/countries/NGA").find(string=re.compile("Pourquoi"))
+    assert title.find_parent(attrs={"lang": True})["lang"] == "fr"
     # Generated text: "Région : …", "Évaluation n° 128"
     assert f"Région{NBSP}:" in fr and f"Évaluation n°{NBSP}128" in fr
     # No ordinary space before : ; ! ? in the French text the page shows
@@ -256,16 +292,41 @@ def test_regional_actions_and_missing_amounts_are_explained(tree):
     assert "1 action of 8 has no reported commitment" in syn
 
 
-def test_the_catalogue_lists_every_publication_and_data_file(tree):
+def test_one_index_per_language_lists_its_publications_and_the_data_files(tree):
+    out = tree["out"]
+    for lang in tree["ds"].evaluation.languages:
+        s = soup(out / lang / "index.html")
+        assert s.html["lang"] == lang
+        hrefs = {a["href"] for a in s.find_all("a", href=True)}
+        for doc in tree["docs"]:
+            relative = doc.stem.removeprefix(f"{lang}/")
+            assert (f"{relative}.html" in hrefs) == (doc.lang == lang), (lang, doc.key)
+            assert (f"{relative}.pdf" in hrefs) == (doc.lang == lang), (lang, doc.key)
+        assert "../data/figures.xlsx" in hrefs
+        # The language switch, as every publication has; no review page in the public navigation
+        other = [o for o in tree["ds"].evaluation.languages if o != lang]
+        for o in other:
+            a = s.find("a", hreflang=o)
+            assert a["href"] == f"../{o}/index.html" and a["lang"] == o
+        assert not hrefs & {"../validation.html", "../changes.html", "validation.html", "changes.html"}
+    fr = soup(out / "fr" / "index.html")
+    text = fr.get_text()
+    assert "Fiches régionales" in text and "Regional briefs" not in text
+    assert fr.find(string=re.compile("Côte d’Ivoire")) and f"123{NBSP}ko" in text
+    en = soup(out / "en" / "index.html").get_text()
+    assert "Regional briefs" in en and "Fiches régionales" not in en and "123 kB" in en.replace(NBSP, " ")
+
+
+def test_the_root_index_chooses_the_language(tree):
     s = soup(tree["out"] / "index.html")
+    ev = tree["ds"].evaluation
+    assert s.html["lang"] == ev.languages[0]
+    for lang in ev.languages:
+        item = s.select_one(f'ul.language-choice li[lang="{lang}"]')
+        assert item.a["href"] == f"{lang}/index.html" and item.a["hreflang"] == lang
+        assert ev.title[lang] in item.get_text()
     hrefs = {a["href"] for a in s.find_all("a", href=True)}
-    for doc in tree["docs"]:
-        assert f"{doc.stem}.html" in hrefs
-        assert f"{doc.stem}.pdf" in hrefs
-    assert "data/figures.xlsx" in hrefs
-    # Names in the entry's language, sizes localised (the index is in the main language, French)
-    assert s.find(string=re.compile("Nigeria")) and s.find(string=re.compile("Côte d’Ivoire|Côte d'Ivoire"))
-    assert f"123{NBSP}ko" in s.get_text()
+    assert not hrefs & {"validation.html", "changes.html"}
 
 
 def test_the_override_folder_changes_a_publication(tmp_path, tiny_dataset_dir):
@@ -457,7 +518,8 @@ def test_pages_pass_axe_core_wcag_aa(tree):
     if not (shutil.which("chromium") and AXE.is_file()):
         _missing("needs chromium and node_modules/axe-core (bash .ci/setup --test)")
     out = tree["out"]
-    sample = ["index.html", "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
+    sample = ["index.html", "fr/index.html", "en/index.html", "validation.html", "changes.html",
+              "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
               "en/countries/NGA.html", "fr/countries/XKX.html"]
     problems = {name: v for name in sample if (v := axe_violations(out / name))}
     assert not problems, problems

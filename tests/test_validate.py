@@ -493,7 +493,8 @@ def test_optional_tables_may_be_absent(tiny_dataset_files, write_dataset, tmp_pa
     result = validate_dataset(write_dataset(tmp_path, tiny_dataset_files))
     assert result.ok
     ds = result.dataset
-    assert len(ds.ratings) == 0 and list(ds.ratings.columns) == ["action_id", "criterion", "score", "comment"]
+    assert len(ds.ratings) == 0 and list(ds.ratings.columns) == ["action_id", "criterion", "score", "comment",
+                                                                    "comment_fr", "comment_en"]
     assert str(ds.ratings["score"].dtype) == "Int64" and str(ds.indicators["value"].dtype) == "Float64"
     assert "scope_kind" in ds.recommendations.columns
 

@@ -319,7 +319,7 @@ def test_broken_dataset(case: Case, tiny_dataset_files, write_dataset, tmp_path)
             "\n".join(map(str, result.problems))
     # every problem says where and what; the report lists them all; nothing else moved
     for p in result.problems:
-        assert p.message and str(p).startswith(p.file if p.severity == "error" else "warning: ")
+        assert p.message and str(p).startswith(f"{p.severity}: {p.file}")
     report = json.loads((output / "validation.json").read_text(encoding="utf-8"))
     assert {(r["file"], r["row"], r["column"], r["rule"]) for r in report} == errors | warnings
     after = snapshot(output)

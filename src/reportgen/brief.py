@@ -17,6 +17,7 @@ import re
 from . import build, state
 from .console import say
 from .errors import ReportgenError
+from .iso3166 import is_country_code
 from .model import COUNTRY_CODE, REGION_CODE, Doc
 from .settings import Settings
 
@@ -25,22 +26,27 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
     # Imported here for start-up time: WeasyPrint and the render pool load only once the data is valid.
     from .worker import Worker
 
-    if re.fullmatch(COUNTRY_CODE, code):
-        kind = "country"
-    elif re.fullmatch(REGION_CODE, code):
-        kind = "region"
-    else:
-        raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3 in capitals, e.g. NGA) nor a region "
+    # A country code in any case (nga → NGA), else a region code; a lower-case word that is both is looked up as
+    # a region first (region codes are lower-case), then as a country.
+    candidates = []
+    if re.fullmatch(REGION_CODE, code):
+        candidates.append(Doc(lang, "region", code))
+    if re.fullmatch(COUNTRY_CODE, code.upper()):
+        candidates.append(Doc(lang, "country", code.upper()))
+    if not candidates:
+        raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3, e.g. NGA) nor a region "
                              "code (lower-case letters, digits and dashes)")
     s = Settings(**{**s.__dict__, "languages": (lang,)})
     ds, figures, plan = build.prepare_model(s, quiet=True)
     state.ensure_version(s.output)  # the publication's state it reads and writes is of this version
-    doc = Doc(lang, kind, code)
     keys = {d["key"] for d in plan["documents"]}
+    fallback = candidates[-1] if is_country_code(code.upper()) else candidates[0]
+    doc = next((d for d in candidates if d.key in keys), fallback)
+    kind = doc.kind
     if doc.key not in keys:
         known = sorted(Doc.from_key(k).code for k in keys if Doc.from_key(k).kind == kind)
         hint = f" Known {kind} codes with actions: {', '.join(known[:30])}{'…' if len(known) > 30 else ''}."
-        raise ReportgenError(f"there is no {kind} {code!r} with at least one action in {s.data}.{hint}")
+        raise ReportgenError(f"there is no {kind} {doc.code!r} with at least one action in {s.data}.{hint}")
     worker = Worker(s, plan, model=(ds, figures))
     result = worker.render(doc.key)
     if result.status == "failed":

@@ -44,18 +44,20 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     if not quiet:
         for line in problem_lines(result.problems, report=s.output / "validation.html"):
             say(line)
-    record_validation(s, result.problems)
+    record_validation(s, result.problems, result.dataset)
     if has_errors(result.problems):
         raise ValidationFailed(result.problems)
     return result
 
 
-def record_validation(s: Settings, problems: list) -> None:
-    """Write the validation report (every problem) and the build state's marker of a failed validation (removed
-    when the dataset has no error). The preview records its validations through this too."""
-    from .review import write_validation_report
+def record_validation(s: Settings, problems: list, dataset=None) -> None:
+    """Write the validation report (every problem, in the evaluation's main language) and the build state's marker
+    of a failed validation (removed when the dataset has no error). The preview records its validations through
+    this too. ``dataset``: the validated dataset, when there is one (it says the main language)."""
+    from .review import main_language, write_validation_report
 
-    write_validation_report(problems, s.output, s.data)
+    write_validation_report(problems, s.output, s.data, lang=main_language(s.data, dataset),
+                            template_dirs=template_dirs(s.templates))
     marker = state.validation_failed_path(s.output)
     if has_errors(problems):
         atomic.write_text(marker, f"{sum(p.severity == 'error' for p in problems)}\n")
@@ -111,8 +113,9 @@ def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
     state.write_pickle(state.model_path(s.output), (ds, figures))
     write_catalog_data(s, ds)
     state.write_json(state.plan_path(s.output), plan)
-    say(f"prepared {len(plan['documents'])} publications in {len(plan['languages'])} language(s) for "
-        f"{s.shards} render job(s)")
+    if not quiet:
+        say(f"prepared {len(plan['documents'])} publications in {len(plan['languages'])} language(s) for "
+            f"{s.shards} render job(s)")
     return plan
 
 

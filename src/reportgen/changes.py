@@ -58,10 +58,12 @@ import jinja2
 from . import atomic, state
 from .aggregate import country_figures, region_figures
 from .errors import ReportgenError
-from .i18n import Formatter
-from .model import CRITERIA, Dataset, Doc, is_missing
+from .i18n import Formatter, gettext_for, language_name
+from .model import CRITERIA, LANGUAGES, Dataset, Doc, is_missing
 from .plan import plan_documents
+from .render import make_environment, render_template
 from .settings import templates_root
+from .typography import Verbatim
 
 __all__ = [
     "SNAPSHOT_VERSION",
@@ -684,44 +686,63 @@ def _template_dirs(extra: list[Path] | None) -> list[Path]:
     return [*(extra or []), templates_root()]
 
 
-def render_changes_html(report: Report, *, template_dirs: list[Path] | None = None, stylesheet: str | None = None,
-                        link_publications: bool = False, heading: str = "") -> str:
-    """The report as an HTML page (English UI, titles and values as the publications print them).
+def _anchor(key: str) -> str:
+    return "p-" + re.sub(r"[^A-Za-z0-9-]", "-", key)
 
-    ``template_dirs``: folders searched first for ``changes.html.j2`` (an override folder), before the project's
-    templates. ``stylesheet``: a relative URL to link (``assets/css/index.css`` in an output folder).
+
+def changes_context(report: Report, lang: str, *, stylesheet: str | None = None, link_publications: bool = False,
+                    heading: str = "") -> dict:
+    """What ``changes.html.j2`` receives (see docs/templates.md, "changes")."""
+    _ = gettext_for(lang)
+    title = _("What changed")
+    if report.get("evaluation", {}).get("id"):
+        title = _("What changed · evaluation no. %(number)s") % {"number": report["evaluation"]["id"]}
+    return {
+        "lang": lang, "kind": "changes", "code": "", "root": Verbatim(""), "stylesheet": Verbatim(stylesheet or ""),
+        "doc_title": title, "running_title": title, "series": "", "description": title,
+        "evaluation": {"commissioner": ""}, "links": {"languages": []},
+        # The report's figure and column labels are written in English (they are also changes.json's).
+        "labels_lang": "en",
+        "report": report, "link_publications": link_publications, "heading": heading, "minus": MINUS,
+        "languages": ", ".join(language_name(code) for code in report.get("languages", [])),
+        "status": {"changed": _("changed"), "added": _("added"), "removed": _("removed")},
+        "narrative_status": {"changed": _("Narrative changed"), "added": _("Narrative added"),
+                             "removed": _("Narrative removed")},
+        "word_diff": lambda old, new: _word_diff(old or "", new or ""),
+        "anchor": lambda key: Verbatim(_anchor(key)),
+    }
+
+
+def render_changes_html(report: Report, *, template_dirs: list[Path] | None = None, stylesheet: str | None = None,
+                        link_publications: bool = False, heading: str = "", lang: str = "") -> str:
+    """The report as an HTML page, through the one Jinja environment (``changes.html.j2`` extends the base
+    template), in ``lang`` (default: the first language of the report, the evaluation's main one); publication
+    titles and values as the publications print them, marked with their language.
+
+    ``template_dirs``: folders searched first for templates (an override folder), before the project's templates.
+    ``stylesheet``: a relative URL to link (``assets/css/index.css`` in an output folder).
     ``link_publications``: link each publication's HTML page (when the page sits in the output folder).
     """
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(d) for d in _template_dirs(template_dirs)]),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["word_diff"] = lambda pair: _word_diff(pair[0] or "", pair[1] or "")
-    env.filters["anchor"] = lambda key: "p-" + re.sub(r"[^A-Za-z0-9-]", "-", key)
+    lang = lang or next((code for code in report.get("languages", []) if code in LANGUAGES), "en")
+    env = make_environment(lang, template_dirs=_template_dirs(template_dirs))
     try:
         template = env.get_template("changes.html.j2")
-        html = template.render(report=report, stylesheet=stylesheet, link_publications=link_publications,
-                               heading=heading, minus=MINUS)
-    except jinja2.TemplateNotFound:
-        raise ReportgenError("template 'changes.html.j2' not found in the templates folders; restore "
+    except jinja2.TemplateNotFound as exc:
+        raise ReportgenError(f"template {exc.name!r} not found in the templates folders; restore "
                              "templates/changes.html.j2 (or the override that hides it)") from None
-    except (jinja2.TemplateSyntaxError, jinja2.UndefinedError) as exc:
-        raise ReportgenError(f"changes.html.j2: {exc}; fix the template (or the override that changed it)") from None
-    return "\n".join(line.rstrip() for line in html.strip().splitlines()) + "\n"
+    context = changes_context(report, lang, stylesheet=stylesheet, link_publications=link_publications,
+                              heading=heading)
+    return render_template(template, context, what="changes.html")
 
 
 def write_changes_report(report: Report, *, json_path: Path | None, html_path: Path | None,
                  template_dirs: list[Path] | None = None, stylesheet: str | None = None,
-                 link_publications: bool = False, heading: str = "") -> None:
+                 link_publications: bool = False, heading: str = "", lang: str = "") -> None:
     """Write the report as JSON and/or HTML (atomic; a file whose bytes would not change is left alone)."""
     html = None
     if html_path is not None:
         html = render_changes_html(report, template_dirs=template_dirs, stylesheet=stylesheet,
-                                   link_publications=link_publications, heading=heading)
+                                   link_publications=link_publications, heading=heading, lang=lang)
     if json_path is not None:
         atomic.write_if_changed(json_path, report_json(report))
     if html_path is not None and html is not None:
@@ -767,7 +788,8 @@ def update_changes(settings, ds: Dataset, figures, languages: tuple[str, ...]) -
     has_css = any((d / css).is_file() for d in _template_dirs(dirs))
     write_changes_report(report, json_path=Path(settings.output) / "changes.json",
                  html_path=Path(settings.output) / "changes.html", template_dirs=dirs,
-                 stylesheet=f"assets/{css}" if has_css else None, link_publications=True)
+                 stylesheet=f"assets/{css}" if has_css else None, link_publications=True,
+                 lang=ds.evaluation.languages[0])
     # Committed by the index stage once the publications are published (state.commit_snapshot).
     pending = state.pending_snapshot_path(settings.output)
     if rotate:

@@ -225,11 +225,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: the cores available)")
     p.set_defaults(func=cmd_render)
 
-    p = sub.add_parser("index", help="write the catalogue, remove stale publications and print the summary")
+    p = sub.add_parser("index", help="write the catalogue, remove stale publications and print the summary",
+                       description="Writes the site's index pages ({output}/index.html, which chooses the "
+                                   "language, and {output}/{lang}/index.html), removes the publications the data no "
+                                   "longer calls for and prints the build's summary.")
     _settings_args(p)
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("summary", help="print the last build's summary (built, unchanged, failed)")
+    p = sub.add_parser("summary", help="print the last build's summary (built, unchanged, failed)",
+                       description="Prints the last build's summary: publications built, unchanged and failed, "
+                                   "with the reason of each failure.")
     _settings_args(p)
     p.add_argument("--since", type=float, metavar="EPOCH",
                    help="when the workflow run started (seconds since 1970): a run in which no stage ran says the "
@@ -269,7 +274,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="DIR", help="the new dataset folder")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("serve", help="live preview: build, serve on localhost, rebuild and reload on change")
+    p = sub.add_parser("serve", help="live preview: build, serve on localhost, rebuild and reload on change",
+                       description="Builds the publications, serves the output folder on localhost, and rebuilds "
+                                   "and reloads the pages when the data, the templates or the config change.")
     _settings_args(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")

@@ -128,8 +128,7 @@ class ProblemGroup:
             return str(first)
         rows = [p.row for p in self.problems if p.row is not None]
         where = f"{self.file}: {self.column}: " if self.column else f"{self.file}: "
-        prefix = "warning: " if self.severity == "warning" else ""
-        text = f"{prefix}{where}{self.count:,} rows: {self.summary()}"
+        text = f"{self.severity}: {where}{self.count:,} rows: {self.summary()}"
         if rows:
             shown = ", ".join(str(r) for r in rows[:FIRST_ROWS])
             text += f" (rows {shown}{' …' if len(rows) > FIRST_ROWS else ''})"

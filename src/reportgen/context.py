@@ -455,10 +455,10 @@ class _Builder:
             "labels": self.labels,
             "vocabulary": vocabulary,
             "links": {
-                "index": Verbatim(f"{self.root}index.html"),
+                "index": Verbatim(f"{self.root}{lang}/index.html"),
                 "synthesis": Verbatim(href_of(Doc(lang, "synthesis"), frm=doc)),
                 "workbook": Verbatim(self.root + self.s.workbook),
-                "data": Verbatim(f"{self.root}index.html#data"),
+                "data": Verbatim(f"{self.root}{lang}/index.html#data"),
                 "languages": other,
             },
         }
@@ -529,7 +529,7 @@ class _Builder:
             region = _text(r.region)
             rows.append({
                 "action_id": str(r.action_id),
-                "title": _text(r.title),
+                **self.in_language(r, "title"),
                 "year": int(r.year),
                 "country": country,
                 "country_name": self.country_name(country) if country else "",
@@ -853,6 +853,15 @@ class _Builder:
             "data_note": self.data_note(t, None, sf.actions),
         }
 
+    def in_language(self, row, column: str, *, key: str | None = None) -> dict:
+        """``{key: text, key_lang: its language}``: the row's ``{column}_{lang}`` in the publication's language
+        when given (optional columns), else ``column`` in the evaluation's main language."""
+        key = key or column
+        own = _text(getattr(row, f"{column}_{self.lang}", None))
+        if own.strip():
+            return {key: own, f"{key}_lang": self.lang}
+        return {key: _text(getattr(row, column)), f"{key}_lang": self.data_lang}
+
     def comments(self, actions: pd.DataFrame, limit: int = 3) -> list[dict]:
         """A few evaluators' comments on the scope's actions (first ones in action order)."""
         ratings = self.ds.ratings
@@ -865,11 +874,11 @@ class _Builder:
         criteria = {code: i for i, code in enumerate(self.ev.criterion_codes)}
         for row in sorted(r.itertuples(index=False), key=lambda x: (order[str(x.action_id)],
                                                                      criteria.get(str(x.criterion), 9999))):
-            text = _text(row.comment).strip()
-            if text:
+            text = self.in_language(row, "comment", key="text")
+            if text["text"].strip():
                 out.append({"action_id": str(row.action_id), "criterion": str(row.criterion),
                             "criterion_label": self.labels["criterion"].get(str(row.criterion), str(row.criterion)),
-                            "text": text})
+                            **text, "text": text["text"].strip()})
             if len(out) >= limit:
                 break
         return out

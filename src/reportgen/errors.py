@@ -42,12 +42,12 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        """``actions.csv:14: committed: must be a number ≥ 0, got '12,5O0'``."""
+        """``error: actions.csv:14: committed: must be a number ≥ 0, got '12,5O0'`` (``warning: …`` for a warning)."""
         where = self.file
         if self.row is not None:
             where += f":{self.row}"
         head = f"{where}: {self.column}: " if self.column else f"{where}: "
-        prefix = "warning: " if self.severity == "warning" else ""
+        prefix = f"{self.severity}: "  # error: or warning:, as compilers print them
         return f"{prefix}{head}{self.message}"
 
     def to_dict(self) -> dict:

@@ -112,6 +112,24 @@ def suggest_country(text: str) -> str | None:
     return index[close[0]] if close else None
 
 
+def suggest_countries(text: str, among=None) -> list[str]:
+    """Every code a mistyped country may mean (at most three), the likeliest first: :func:`suggest_country`'s, then
+    the countries whose name starts with the text (``NIG``: Niger, then Nigeria), so that a user is not sent to
+    the wrong one. ``among``: keep only these codes (the countries of the dataset)."""
+    out: list[str] = []
+    first = suggest_country(text)
+    if first:
+        out.append(first)
+    key = _normalise(text)
+    if len(key) >= 3:
+        for name, code in sorted(_name_index().items()):
+            if name.startswith(key) and code not in out:
+                out.append(code)
+    if among is not None:
+        out = [c for c in out if c in among]
+    return out[:3]
+
+
 def describe(code: str, lang: str = "en") -> str:
     """``"CIV (Côte d’Ivoire)"``: a code with its name, for messages."""
     name = country_name(code, lang)

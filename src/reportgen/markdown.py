@@ -11,6 +11,11 @@ The dataset is untrusted (``docs/security.md``), so its Markdown can format text
   which URL to use, or ``None`` to refuse it (alt text again);
 - headings start at ``<h3>`` (``#`` → h3, ``##`` → h4…, capped at h6): the publication owns h1 and h2;
 - table cell alignment is a class (``align-left``, ``align-center``, ``align-right``), not a ``style`` attribute;
+- footnotes (``text[^1]`` and ``[^1]: note``, mdit-py-plugins' footnote plugin): on screen, numbered notes after
+  the text, linked both ways (call → note, note → call); in print (the PDF), each note's text also sits in a
+  ``<span class="footnote">`` right after its call, which the print stylesheet floats to the foot of the page
+  (``float: footnote``), so the note is on the page of its call. Note ids start with a hash of the text, so two
+  narratives on one page never share one;
 - French typography (:func:`reportgen.typography.french_html`) when ``lang == "fr"``.
 
 The result is :class:`markupsafe.Markup`: a template prints it as it is. It is never compiled as a template, so
@@ -20,15 +25,18 @@ The result is :class:`markupsafe.Markup`: a template prints it as it is. It is n
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from markupsafe import Markup
+from markupsafe import Markup, escape
+from mdit_py_plugins.footnote import footnote_plugin
 
 from .assets import IMAGE_PATH
+from .i18n import gettext_for
 from .typography import french_html
 
 ResolveAsset = Callable[[str], "str | None"]
@@ -100,9 +108,64 @@ def _safety_rule(state: StateCore) -> None:
                 token.attrSet("class", f"align-{m.group(1)}")
 
 
+def _note_id(tokens, idx: int, env) -> str:
+    ident = f"-{env['docId']}-{tokens[idx].meta['id'] + 1}"
+    sub = tokens[idx].meta.get("subId", -1)
+    return ident + (f"-{sub}" if sub and sub > 0 else "")
+
+
+def _footnote_ref(self, tokens, idx, options, env) -> str:
+    n = tokens[idx].meta["id"] + 1
+    ident = _note_id(tokens, idx, env)
+    base = f"-{env['docId']}-{n}"
+    label = escape(env["_"]("Note %(number)s") % {"number": n})
+    call = (f'<sup class="footnote-ref"><a href="#fn{base}" id="fnref{ident}" aria-label="{label}">{n}</a></sup>')
+    # The note itself, for print, after its first call (filled in by render_markdown).
+    return call + (f"<!--footnote{base}-->" if tokens[idx].meta.get("subId", 0) == 0 else "")
+
+
+def _footnote_block_open(self, tokens, idx, options, env) -> str:
+    return '<div class="footnotes">\n<ol class="footnotes-list">\n'
+
+
+def _footnote_block_close(self, tokens, idx, options, env) -> str:
+    return "</ol>\n</div>\n"
+
+
+def _footnote_open(self, tokens, idx, options, env) -> str:
+    return f'<li id="fn-{env["docId"]}-{tokens[idx].meta["id"] + 1}" class="footnote-item">'
+
+
+def _footnote_anchor(self, tokens, idx, options, env) -> str:
+    n = tokens[idx].meta["id"] + 1
+    label = escape(env["_"]("Back to the call of note %(number)s") % {"number": n})
+    return f' <a href="#fnref{_note_id(tokens, idx, env)}" class="footnote-backref" aria-label="{label}">↩\ufe0e</a>'
+
+
+_NOTE_ITEM = re.compile(r'<li id="fn(?P<id>-[0-9a-f]+-\d+)" class="footnote-item">(?P<body>.*?)</li>', re.S)
+_BACKREF = re.compile(r' <a href="#fnref[^"]*" class="footnote-backref"[^>]*>[^<]*</a>')
+_BLOCK = re.compile(r"</?(?:p|ul|ol|li|blockquote|h[3-6]|table|thead|tbody|tr|th|td)(?:\s[^>]*)?>")
+
+
+def _print_notes(html: str) -> str:
+    """Put each note's text (inline, without its back link) in a print-only span after its first call."""
+    notes = {}
+    for m in _NOTE_ITEM.finditer(html):
+        body = _BACKREF.sub("", m.group("body"))
+        notes[m.group("id")] = " ".join(_BLOCK.sub(" ", body).split())
+    return re.sub(r"<!--footnote(-[0-9a-f]+-\d+)-->",
+                  lambda m: f'<span class="footnote">{notes.get(m.group(1), "")}</span>', html)
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False, "xhtmlOut": False}).enable("table")
+    md.use(footnote_plugin)
+    md.add_render_rule("footnote_ref", _footnote_ref)
+    md.add_render_rule("footnote_block_open", _footnote_block_open)
+    md.add_render_rule("footnote_block_close", _footnote_block_close)
+    md.add_render_rule("footnote_open", _footnote_open)
+    md.add_render_rule("footnote_anchor", _footnote_anchor)
     # Every link and image is parsed, then judged by _safety_rule (so that a refused link keeps its text).
     md.validateLink = lambda url: True  # type: ignore[method-assign]
     md.core.ruler.push("reportgen_safety", _safety_rule)
@@ -117,7 +180,10 @@ def render_markdown(text: str | None, lang: str, *, resolve_asset: ResolveAsset 
     """
     if not text:
         return Markup("")
-    html = _parser().render(str(text), {"resolve_asset": resolve_asset})
+    doc_id = hashlib.sha256(str(text).encode("utf-8")).hexdigest()[:8]
+    html = _parser().render(str(text), {"resolve_asset": resolve_asset, "docId": doc_id, "_": gettext_for(lang)})
+    if "<!--footnote" in html:
+        html = _print_notes(html)
     if lang == "fr":
         html = french_html(html)
     return Markup(html)

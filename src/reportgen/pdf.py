@@ -9,8 +9,15 @@ every PDF and make two output folders give different bytes. A PDF therefore keep
 - internal links (its table of contents, notes): always;
 - absolute ``http``, ``https`` and ``mailto`` links (sources cited in the data): always;
 - links to other publications: rewritten to ``public_url`` + their path, pointing to their PDF, when the config
-  gives ``public_url``; removed otherwise (the text stays, the link goes);
+  gives ``public_url``; removed otherwise (the text stays, the link goes); links to an index page
+  (``index.html``, ``fr/index.html``) keep pointing to that web page;
 - anything else (``file:`` outside the output folder, other schemes): removed.
+
+Language of parts. WeasyPrint 70 writes the document's language (``/Lang`` of the catalogue) and nothing for an
+element in another language (``<span lang="fr">`` in an English brief), so a screen reader would read it with the
+document's pronunciation (WCAG 2.1 SC 3.1.2, PDF/UA-1 7.2). :func:`_install_lang_tags` makes WeasyPrint's tagging
+give every structure element made for an HTML element with a ``lang`` attribute that ``/Lang`` (structure elements
+inherit it, so the text inside carries it too).
 """
 
 from __future__ import annotations
@@ -81,7 +88,7 @@ def _rewrite_link(target: str, output_root: Path, public_url: str) -> str | None
     if not public_url:
         return None
     rel_str = rel.as_posix()
-    if rel_str.endswith(".html") and rel_str != "index.html":
+    if rel_str.endswith(".html") and rel.name != "index.html":  # the index pages have no PDF
         rel_str = rel_str[: -len(".html")] + ".pdf"
     url = public_url.rstrip("/") + "/" + rel_str
     if parts.fragment:
@@ -218,6 +225,46 @@ def _find_stylesheets(wrapper_element, device_media_type, url_fetcher, base_url,
 
 _MISSING = object()
 
+_ORIGINAL_BUILD_BOX_TREE = None
+
+
+def _install_lang_tags() -> bool:
+    """Route WeasyPrint's tag tree builder through :func:`_build_box_tree_with_lang` (once per process).
+
+    False when this WeasyPrint has no such builder (another major version): the PDFs then carry no part language,
+    which tests/test_pdf.py notices.
+    """
+    global _ORIGINAL_BUILD_BOX_TREE
+    import inspect
+
+    from weasyprint.pdf import tags
+
+    if _ORIGINAL_BUILD_BOX_TREE is not None:
+        return True
+    original = getattr(tags, "_build_box_tree", None)
+    if original is None or list(inspect.signature(original).parameters) != [
+            "box", "parent", "pdf", "page_number", "nums", "annotations", "tags"]:
+        return False
+    _ORIGINAL_BUILD_BOX_TREE = original
+    tags._build_box_tree = _build_box_tree_with_lang  # the recursion looks the name up in the module: every level
+    return True
+
+
+def _build_box_tree_with_lang(box, parent, pdf, page_number, nums, annotations, tags):
+    """WeasyPrint's builder; the elements it makes for a box whose HTML element has ``lang`` get that ``/Lang``."""
+    import pydyf
+
+    lang = None
+    element = getattr(box, "element", None)
+    if element is not None and getattr(box, "element_tag", None) not in ("html", "body"):
+        value = element.get("lang")
+        if value:
+            lang = pydyf.String(value)
+    for made in _ORIGINAL_BUILD_BOX_TREE(box, parent, pdf, page_number, nums, annotations, tags):
+        if lang is not None and "Lang" not in made:
+            made["Lang"] = lang
+        yield made
+
 
 def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant: str = "pdf/ua-1",
                public_url: str = "", attachments: list[tuple[str, bytes, str]] | None = None,
@@ -248,6 +295,7 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
     collect = _Collect()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(collect)
+    _install_lang_tags()
     if stylesheets is not None and stylesheets.font_config is font_config and _install_stylesheet_cache():
         _ACTIVE_CACHE[0] = stylesheets
     try:

@@ -9,10 +9,12 @@ Every template is rendered by an environment made here, and only here:
 - every filter is registered here: ``money``, ``percent``, ``share``, ``number``, ``month``, ``date``, ``year``,
   ``filesize``, ``ucfirst``, ``verbatim``, ``plain`` (see :func:`_filters`); numbers reach the page only through
   them;
-- French typography is applied once, in ``finalize``: every value a template prints in a French environment goes
-  through :func:`reportgen.typography.french` (plain text: data and generated text) or
-  :func:`reportgen.typography.french_html` (markup: translated messages, Markdown, macro output), before escaping.
-  Values wrapped in :class:`Verbatim` (URLs, data URIs, identifiers) are left alone.
+- typography is applied once, in ``finalize``: every value a template prints goes through the rules of the page's
+  language, :func:`reportgen.typography.french` in French, :func:`reportgen.typography.english` in English (plain
+  text: data and generated text; markup: translated messages, Markdown, macro output), before escaping. Values
+  wrapped in :class:`Verbatim` (URLs, data URIs, identifiers) are left alone. Then :func:`render_template` gives
+  every element in another language (``lang`` attribute) the rules of its own language
+  (:func:`reportgen.typography.typeset_parts`).
 
 Templates come from a list of folders, first match wins: the user's override folder (config ``templates``), then
 the project's ``templates/`` (:func:`templates_root`). Templates are trusted code; nothing from the dataset is
@@ -67,8 +69,8 @@ def make_environment(lang: str, *, template_dirs: list[Path]) -> jinja2.Environm
 
 
 def _make_finalize(lang: str):
-    """French typography for every printed value of a French publication (see the module docstring)."""
-    if lang != "fr":
+    """The typography of ``lang`` for every printed value of a publication (see the module docstring)."""
+    if not typography.has_rules(lang):
         return None
     # The same labels, numbers and names are printed many times per publication and across publications: the rules
     # are a pure function of the text, so a worker applies them once per distinct value (bounded memory).
@@ -84,7 +86,7 @@ def _make_finalize(lang: str):
         hit = seen.get(key)
         if hit is not None:
             return hit
-        result = Markup(typography.french_html(str(value))) if markup else typography.french(value)
+        result = typography.typeset(value, lang)  # Markup stays Markup (its text nodes only)
         if len(key[1]) <= 4000:
             if len(seen) >= 50_000:
                 seen.clear()
@@ -209,5 +211,8 @@ def render_template(template: jinja2.Template, context: dict, *, what: str) -> s
                              f"({exc.message}); fix the template (or the override that changed it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ReportgenError(f"{what}: template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from None
+    lang = template.environment.globals.get("publication_lang")
+    if lang:
+        html = typography.typeset_parts(html, lang)
     # One trailing newline, no trailing spaces: stable bytes for hashing and diffs.
     return "\n".join(line.rstrip() for line in html.strip().splitlines()) + "\n"

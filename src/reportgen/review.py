@@ -1,99 +1,65 @@
 """validation.html: the problems of a validation, for a reader who is not a programmer.
 
-One self-contained HTML5 page (inline CSS, no script, no external resource), in English, grouped by file, with a
-real table per file (column headers with ``scope``, a caption) and every value escaped. Deterministic: the same
-problems give the same bytes.
+A page for the evaluation team (no public page links it), rendered like every page by the one Jinja environment
+(``templates/validation.html.j2``, which extends ``base.html.j2``), in the evaluation's main language (English when
+the dataset does not say it): grouped by file, with a real table per file (column headers with ``scope``, a
+caption), every value escaped, the problems' messages marked with their own language. Self-contained (inline CSS,
+no script, no external resource). Deterministic: the same problems give the same bytes.
 """
 
 from __future__ import annotations
 
 import json
-from html import escape
 from itertools import groupby
 from pathlib import Path
 
 from . import atomic
 from .errors import Problem, sort_key
+from .i18n import gettext_for
+from .model import LANGUAGES
+from .render import make_environment, render_template
+from .settings import templates_root
+from .typography import Verbatim
 
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 72rem;
-       padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
-h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
-.summary { font-size: 1.05rem; padding: .75rem 1rem; border-left: .35rem solid #2e7d32; background: #f1f8f1; }
-.summary.failed { border-color: #b3261e; background: #fdf0ef; }
-table { border-collapse: collapse; width: 100%; margin-top: .5rem; }
-caption { text-align: left; font-weight: 600; padding: .25rem 0; }
-th, td { border: 1px solid #c8c8c8; padding: .35rem .5rem; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-td.value { font-family: ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; min-width: 8em;
-           overflow-wrap: anywhere; }
-.error { color: #b3261e; font-weight: 600; } .warning { color: #8a5a00; font-weight: 600; }
-"""
+#: The language the validation's messages are written in (reportgen.validate).
+MESSAGES_LANG = "en"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def render_validation_page(problems: list[Problem], data_dir: Path) -> str:
-    """The page, for problems already in reading order."""
+def validation_context(problems: list[Problem], data_dir: Path, lang: str) -> dict:
+    """What ``validation.html.j2`` receives, for problems already in reading order."""
+    _ = gettext_for(lang)
+    severity = {"error": _("error"), "warning": _("warning")}
     errors = sum(p.severity == "error" for p in problems)
-    warnings = len(problems) - errors
-    if errors:
-        summary = (f"The dataset has {_plural(errors, 'error')} and {_plural(warnings, 'warning')}. "
-                   "The publications cannot be built until the errors below are corrected; those already built "
-                   "were left as they were.")
-    elif warnings:
-        summary = (f"The dataset has no error and {_plural(warnings, 'warning')}. The publications can be built; "
-                   "the warnings below are worth a look.")
-    else:
-        summary = "The dataset has no problem."
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Dataset validation</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<main>",
-        "<h1>Dataset validation</h1>",
-        # The folder's name only: a published page must not carry the build machine's paths (and two builds of
-        # the same data in different places must give the same bytes; docs/security.md).
-        f"<p>Data folder: <code>{escape(Path(data_dir).name or str(data_dir))}</code></p>",
-        f'<p class="summary{" failed" if errors else ""}" role="status">{escape(summary)}</p>',
-    ]
-    if problems:
-        out.append("<p>Rows are numbered as in a spreadsheet: the header is row 1, the first data row is row 2.</p>")
+    files = []
     for file, group in groupby(problems, key=lambda p: p.file):
         items = list(group)
         n_err = sum(p.severity == "error" for p in items)
-        out.append("<section>")
-        out.append(f"<h2>{escape(file)}</h2>")
-        out.append("<table>")
-        out.append(f"<caption>{escape(file)}: {_plural(n_err, 'error')}, "
-                   f"{_plural(len(items) - n_err, 'warning')}</caption>")
-        out.append("<thead><tr>" + "".join(f'<th scope="col">{h}</th>' for h in
-                                           ("Row", "Column", "Value", "Severity", "Problem", "Rule")) + "</tr></thead>")
-        out.append("<tbody>")
-        for p in items:
-            out.append(
-                "<tr>"
-                f"<td>{'' if p.row is None else p.row}</td>"
-                f"<td>{escape(p.column or '')}</td>"
-                f'<td class="value">{escape(p.value or "")}</td>'
-                f'<td class="{escape(p.severity)}">{escape(p.severity)}</td>'
-                f"<td>{escape(p.message)}</td>"
-                f"<td><code>{escape(p.rule)}</code></td>"
-                "</tr>"
-            )
-        out.append("</tbody>")
-        out.append("</table>")
-        out.append("</section>")
-    out.extend(["</main>", "</body>", "</html>", ""])
-    return "\n".join(out)
+        files.append({
+            "file": Verbatim(file), "errors": n_err, "warnings": len(items) - n_err,
+            "problems": [{"row": "" if p.row is None else p.row, "column": Verbatim(p.column or ""),
+                          "value": Verbatim(p.value or ""), "severity": Verbatim(p.severity),
+                          "severity_label": severity.get(p.severity, p.severity), "message": p.message,
+                          "rule": Verbatim(p.rule)} for p in items],
+        })
+    title = _("Dataset validation")
+    return {
+        "lang": lang, "kind": "validation", "code": "", "root": Verbatim(""), "stylesheet": "",
+        "doc_title": title, "running_title": title, "series": "", "description": title,
+        "evaluation": {"commissioner": ""}, "links": {"languages": []},
+        # The folder's name only: a published page must not carry the build machine's paths (and two builds of
+        # the same data in different places must give the same bytes; docs/security.md).
+        "data_folder": Verbatim(Path(data_dir).name or str(data_dir)),
+        "errors": errors, "warnings": len(problems) - errors, "files": files, "messages_lang": MESSAGES_LANG,
+    }
+
+
+def render_validation_page(problems: list[Problem], data_dir: Path, *, lang: str = "en",
+                           template_dirs: list[Path] | None = None) -> str:
+    """The page, for problems already in reading order, in ``lang``."""
+    env = make_environment(lang if lang in LANGUAGES else "en", template_dirs=template_dirs or [templates_root()])
+    return render_template(env.get_template("validation.html.j2"),
+                           validation_context(problems, data_dir, env.globals["publication_lang"]),
+                           what="validation.html")
 
 
 def validation_json(problems: list[Problem]) -> str:
@@ -102,10 +68,30 @@ def validation_json(problems: list[Problem]) -> str:
     return json.dumps(records, ensure_ascii=False, sort_keys=True, indent=2) + "\n"
 
 
-def write_validation_report(problems: list[Problem], output_dir: Path, data_dir: Path) -> None:
+def main_language(data_dir: Path, dataset=None) -> str:
+    """The evaluation's main language: from the validated dataset, else read from ``evaluation.yaml`` as far as it
+    can be (a dataset with errors), else English."""
+    if dataset is not None:
+        return dataset.evaluation.languages[0]
+    import yaml
+
+    try:
+        data = yaml.safe_load((Path(data_dir) / "evaluation.yaml").read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError):  # the validation reports it; the page stays in English
+        return "en"
+    langs = data.get("languages") if isinstance(data, dict) else None
+    if isinstance(langs, list) and langs and str(langs[0]) in LANGUAGES:
+        return str(langs[0])
+    return "en"
+
+
+def write_validation_report(problems: list[Problem], output_dir: Path, data_dir: Path, *, lang: str = "",
+                            template_dirs: list[Path] | None = None) -> None:
     """Write ``{output_dir}/validation.json`` and ``validation.html`` (atomically; raises ReportgenError when the
-    folder cannot be written)."""
+    folder cannot be written). ``lang``: the page's language (default: the evaluation's main language)."""
     output_dir = Path(output_dir)
     ordered = sorted(problems, key=sort_key)
     atomic.write_if_changed(output_dir / "validation.json", validation_json(ordered))
-    atomic.write_if_changed(output_dir / "validation.html", render_validation_page(ordered, Path(data_dir)))
+    page = render_validation_page(ordered, Path(data_dir), lang=lang or main_language(data_dir),
+                                  template_dirs=template_dirs)
+    atomic.write_if_changed(output_dir / "validation.html", page)

@@ -18,7 +18,7 @@ import pandera.pandas as pa
 
 from . import assets, load
 from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
-from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_country
+from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_countries, suggest_country
 from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
 
 LANGUAGE_NAMES = {"fr": "French", "en": "English"}
@@ -230,6 +230,9 @@ TABLES: dict[str, Table] = {
                       unique=True),
                 Field("title", "text", "Title of the action, in the main language.", "Appui à la NAPTIP",
                       required=True),
+                Field("title_{lang}", "text", "Title of the action in that language (optional); where it is empty "
+                      "the publications of that language print `title`, marked as the main language.",
+                      "Support to NAPTIP", column_required=False),
                 Field("country", "code", "Country of the action (a `country` of countries); empty for an action "
                       "covering a region or several countries.", "NGA", pattern=COUNTRY_CODE,
                       pattern_hint=_COUNTRY_HINT, reference="countries.country"),
@@ -278,6 +281,9 @@ TABLES: dict[str, Table] = {
                       "unsatisfactory, to 4, very satisfactory).", "3", required=True, minimum=1, maximum=4,
                       vocabulary="scale"),
                 Field("comment", "text", "Evaluators' comment.", "Bonne appropriation", column_required=False),
+                Field("comment_{lang}", "text", "The comment in that language (optional); where it is empty the "
+                      "publications of that language print `comment`, marked as the main language.",
+                      "Good ownership", column_required=False),
             ),
             (("action_id", "criterion", "score", "comment"), ("A-001", "relevance", "4", ""),
              ("A-001", "effectiveness", "3", "Bonne appropriation par la NAPTIP")),
@@ -457,9 +463,11 @@ def _reference_message(f: Field, value: str, ctx: Context) -> str:
     if f.reference == "countries.country":
         if value in ALPHA3_TO_ALPHA2:
             return f"{quote(value)} ({country_name(value, 'en')}) is not in countries.csv; add it there with its region"
-        suggestion = suggest_country(value)
-        if suggestion and suggestion not in targets:
-            suggestion = did_you_mean(value, targets)
+        candidates = suggest_countries(value, among=targets)  # by code and by name: NIG → Niger or Nigeria
+        if candidates:
+            return f"must be a country of countries.csv, got {quote(value)}" + hint(
+                " or ".join(describe(c) for c in candidates))
+        suggestion = did_you_mean(value, targets)
         return f"must be a country of countries.csv, got {quote(value)}" + hint(
             describe(suggestion) if suggestion in ALPHA3_TO_ALPHA2 else suggestion
         )
@@ -497,8 +505,7 @@ def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | N
     if rule == "pattern":
         message = f"must be {f.pattern_hint}, got {quote(value)}"
         if f.country_code or f.pattern == COUNTRY_CODE:
-            code = suggest_country(value)
-            return message + hint(describe(code) if code else None)
+            return message + hint(" or ".join(describe(c) for c in suggest_countries(value)) or None)
         if f.pattern == REGION_CODE:
             return message + hint(did_you_mean(value, ctx.references.get("regions.region", ())))
         return message
@@ -521,7 +528,9 @@ def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | N
                     f"'scale'), got {quote(value)}; correct the score or widen the scale")
         if f.within_period and ctx.period:
             lo, hi = ctx.period
-            return f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}"
+            return (f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}; "
+                    "correct the year, or widen period_start/period_end in evaluation.yaml if the action belongs to "
+                    "the evaluation")
         return f"must be from {f.minimum:g} to {f.maximum:g}, got {quote(value)}"
     if rule == "reference":
         return _reference_message(f, value, ctx)

@@ -5,7 +5,13 @@ The rules (``../shared/design/publications.md``, section Typography), and nothin
 - a narrow no-break space (U+202F) before ``;``, ``!`` and ``?``; a no-break space (U+00A0) before ``:``;
 - a no-break space (U+00A0) inside guillemets: ``« texte »`` → ``«\u00a0texte\u00a0»``;
 - ``n° 128`` / ``N° 12`` with a no-break space (inserted in ``n°128`` too);
-- ``1er`` kept together with the month that follows (``1er\u00a0mars``).
+- ``1er`` kept together with the month that follows (``1er\u00a0mars``);
+- the space between a number and ``%`` or ``€`` made a no-break one (``100 %`` → ``100\u00a0%``; a narrow no-break
+  space already there is kept); none is inserted (``width: 30%`` in a style attribute is CSS, not prose);
+- the typographic apostrophe: a straight ``'`` touching a letter becomes ``’`` (``l'Ouest`` → ``l’Ouest``).
+
+English (:func:`english`) has one rule, the same apostrophe: a straight ``'`` between two letters becomes ``’``
+(``evaluation's`` → ``evaluation’s``); quotation marks, feet and minutes are left as they are.
 
 An ordinary space, tab, thin space or the wrong no-break space already there is replaced; a missing one is inserted.
 The filter is conservative: it leaves alone what it cannot be sure of.
@@ -16,8 +22,9 @@ The filter is conservative: it leaves alone what it cannot be sure of.
 - Nothing changes inside a URL (``scheme://…``, ``mailto:…``, ``www.…``) or an e-mail address.
 - No space is inserted at the start of a line, after an opening bracket or quote, or between two marks (``?!``).
 
-Only horizontal spaces are ever inserted, replaced or removed: remove every space from the input and the output and
-the two strings are equal. Applying the filter twice gives the same text as applying it once.
+Only horizontal spaces are ever inserted, replaced or removed, and straight apostrophes made typographic: remove every
+space from the input and the output, and read ``'`` as ``’``, and the two strings are equal. Applying the filter twice
+gives the same text as applying it once.
 
 :func:`french_html` applies the same rules to the text of an HTML fragment: tags, attributes, comments and the
 content of ``<code>``, ``<pre>``, ``<kbd>``, ``<samp>``, ``<script>``, ``<style>``, ``<textarea>``, ``<svg>`` and
@@ -45,7 +52,7 @@ NNBSP = "\u202f"
 
 # Horizontal spaces the rules normalise (a newline is a line start, never touched).
 _HSPACE = " \t\u00a0\u202f\u2009\u2007"
-_NO_SPACE_AFTER = set(";:!?([{«\"“‘'/")
+_NO_SPACE_AFTER = set(";:!?([{«\"“‘'’/")
 _AFTER_EXCLAMATION = set("!?;:.,)]}»\"”’'…")
 _MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 
@@ -54,7 +61,10 @@ _PROTECTED = re.compile(
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # e-mail addresses
 )
 _MARK = re.compile(r"[;:!?«»]")
+_APOS_FR = re.compile(r"(?<=[^\W\d_])'|'(?=[^\W\d_])")  # a straight apostrophe touching a letter
+_APOS_EN = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")  # a straight apostrophe between two letters
 _NUMERO = re.compile(r"\b[nN]°(?P<ws>[ \t\u00a0\u202f\u2009\u2007]*)(?=\d)")
+_UNIT = re.compile(r"(?<=\d)(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=[%€](?:$|[\s.,;:!?)\]»…]))")
 _PREMIER = re.compile(rf"\b1er(?P<ws>[ \t\u00a0\u202f\u2009\u2007]+)(?=(?:{_MONTHS})\b)")
 
 Edit = tuple[int, int, str]  # replace s[start:end] by text
@@ -96,6 +106,12 @@ def _edits(s: str) -> list[Edit]:
                 edits.append((j, i, need))
         elif s[i - 1] not in _NO_SPACE_AFTER:
             edits.append((i, i, need))
+    for m in _APOS_FR.finditer(s):
+        if not (spans and _is_protected(spans, m.start())):
+            edits.append((m.start(), m.end(), "’"))
+    for m in _UNIT.finditer(s):
+        if m.group("ws") not in (NBSP, NNBSP) and not (spans and _is_protected(spans, m.start())):
+            edits.append((m.start("ws"), m.end("ws"), NBSP))
     for rx in (_NUMERO, _PREMIER):
         for m in rx.finditer(s):
             if m.group("ws") != NBSP and not (spans and _is_protected(spans, m.start())):
@@ -133,6 +149,48 @@ def french(text: str) -> str:
     if isinstance(text, Markup):
         return french_html(text)
     return _french_in_context(text)
+
+
+_FRENCH_SPACE = re.compile(r"[\u00a0\u202f](?=[;:!?])")
+
+
+def _english_in_context(text: str, before: str = "", after: str = "") -> str:
+    """English rules on ``text`` read between ``before`` and ``after``: the apostrophe, and no French space before
+    ``: ; ! ?`` (text first typeset as French, then found to be English)."""
+    s = before + text + after
+    lo, hi = len(before), len(before) + len(text)
+    spans = [m.span() for m in _PROTECTED.finditer(s)]
+    edits = [(m.start(), m.end(), "’") for m in _APOS_EN.finditer(s)
+             if lo <= m.start() < hi and not (spans and _is_protected(spans, m.start()))]
+    edits += [(m.start(), m.end(), "") for m in _FRENCH_SPACE.finditer(s) if lo <= m.start() < hi]
+    if not edits:
+        return text
+    r = _apply(s, edits)
+    return r[lo : len(r) - len(after)]
+
+
+def english(text: str) -> str:
+    """English typography on plain text (idempotent). A :class:`~markupsafe.Markup` is treated as HTML."""
+    if isinstance(text, Markup):
+        return english_html(text)
+    return _english_in_context(text)
+
+
+_IN_CONTEXT = {"fr": _french_in_context, "en": _english_in_context}
+
+
+def has_rules(lang: str) -> bool:
+    """Whether this module has typography rules for ``lang``."""
+    return lang in _IN_CONTEXT
+
+
+def typeset(text: str, lang: str) -> str:
+    """The typography of ``lang`` on plain text (or HTML when ``text`` is Markup); other languages: unchanged."""
+    if lang == "fr":
+        return french(text)
+    if lang == "en":
+        return english(text)
+    return text
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------------
@@ -190,7 +248,47 @@ def french_html(html: str) -> str:
     A text node that changes is written back with ``&``, ``<`` and ``>`` escaped (other character references are
     written as characters); a text node that does not change is kept byte for byte.
     """
+    return _typeset_html(html, lambda lang: _french_in_context)
+
+
+def english_html(html: str) -> str:
+    """English typography (:func:`english`) on the text nodes of an HTML fragment."""
+    return _typeset_html(html, lambda lang: _english_in_context)
+
+
+_LANG_ATTR = re.compile(r"""\slang\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.I)
+
+
+def _base_lang(value: str) -> str:
+    return value.strip().lower().split("-", 1)[0]
+
+
+def typeset_parts(html: str, page_lang: str) -> str:
+    """The typography of its own language on every element whose ``lang`` differs from ``page_lang``.
+
+    The page's own text is left as it is (the environment's ``finalize`` typeset it, attributes included); a text
+    node inside ``<span lang="fr">`` of an English page gets the French rules, one inside ``lang="en"`` of a French
+    page the English ones. Languages without rules are left alone. Cheap when the page has no such element.
+    """
+    text = str(html)
+    if not any(_base_lang(m.group(1) or m.group(2) or m.group(3) or "") != page_lang
+               for m in _LANG_ATTR.finditer(text)):
+        return html
+    page = _base_lang(page_lang)
+
+    def rules(lang: str):
+        return None if lang == page else _IN_CONTEXT.get(lang)
+
+    result = _typeset_html(text, rules, page)
+    return Markup(result) if isinstance(html, Markup) else result
+
+
+def _typeset_html(html: str, rules_for, page_lang: str = "") -> str:
+    """Apply ``rules_for(lang)`` (a function ``(text, before, after) -> text`` or None) to each text node, ``lang``
+    being the language of the innermost element with a ``lang`` attribute (``page_lang`` outside any)."""
     tokens = _tokens(str(html))
+    langs: list[tuple[str, str]] = []  # (tag name, language) of open elements with a lang attribute
+    node_lang: dict[int, str] = {}
     # Group text nodes in runs of visible text (a block); note which may be changed.
     runs: list[list[int]] = [[]]
     editable: set[int] = set()
@@ -199,6 +297,7 @@ def french_html(html: str) -> str:
         if kind == "text":
             if not any(skip.values()):
                 editable.add(n)
+                node_lang[n] = langs[-1][1] if langs else page_lang
             if not (skip.get("script") or skip.get("style")):
                 runs[-1].append(n)
             continue
@@ -206,6 +305,16 @@ def french_html(html: str) -> str:
             continue
         if name in _SKIP and name not in _VOID and not raw.endswith("/>"):
             skip[name] = max(0, skip.get(name, 0) + (-1 if is_end else 1))
+        if name not in _VOID and not raw.endswith("/>"):
+            if is_end:
+                if langs and langs[-1][0] == name:
+                    langs.pop()
+            else:
+                m = _LANG_ATTR.search(raw)
+                if m:
+                    langs.append((name, _base_lang(m.group(1) or m.group(2) or m.group(3) or "")))
+                elif langs and langs[-1][0] == name:
+                    langs.append((name, langs[-1][1]))  # a nested element of the same name keeps the language
         if name not in _INLINE:
             runs.append([])
     texts = {n: _html.unescape(tokens[n][1]) for run in runs for n in run}
@@ -214,9 +323,12 @@ def french_html(html: str) -> str:
         for k, n in enumerate(run):
             if n not in editable:
                 continue
+            rule = rules_for(node_lang[n])
+            if rule is None:
+                continue
             before = "".join(texts[m] for m in run[:k])[-_CONTEXT:]
             after = "".join(texts[m] for m in run[k + 1 :])[:_CONTEXT]
-            new = _french_in_context(texts[n], before, after)
+            new = rule(texts[n], before, after)
             if new != texts[n]:
                 texts[n] = new
                 out[n] = _html.escape(new, quote=False)

@@ -46,9 +46,9 @@ MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 DATASET_COLUMNS: dict[str, tuple[str, ...]] = {
     "regions": ("region", "name_{lang}"),
     "countries": ("country", "region", "name_{lang}"),
-    "actions": ("action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year",
-                "committed", "disbursed"),
-    "ratings": ("action_id", "criterion", "score", "comment"),
+    "actions": ("action_id", "title", "title_{lang}", "country", "region", "channel", "instrument", "partner", "themes",
+                "year", "committed", "disbursed"),
+    "ratings": ("action_id", "criterion", "score", "comment", "comment_{lang}"),
     "recommendations": ("rec_id", "scope", "scope_kind", "priority", "addressee", "text_{lang}"),
     "indicators": ("country", "indicator", "year", "value", "source"),
 }

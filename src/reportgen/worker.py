@@ -45,7 +45,8 @@ from .render import make_environment, render_html
 from .settings import Settings, template_dirs
 
 #: Templates of other stages (the index page, the review pages): not compiled by the render job's warm-up.
-NOT_RENDERED = {"index.html.j2", "changes.html.j2", "preview.html.j2", "partials/preview.html.j2"}
+NOT_RENDERED = {"index.html.j2", "languages.html.j2", "changes.html.j2", "validation.html.j2", "preview.html.j2",
+                "partials/preview.html.j2"}
 
 
 # --------------------------------------------------------------------------------------------------------------
