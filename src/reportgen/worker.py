@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from html import unescape
 
-from . import atomic, charts, pdf, state
+from . import atomic, charts, layout, pdf, state
 from .aggregate import data_tables, slice_tables
 from .assets import dataset_images
 from .console import say
@@ -250,9 +250,11 @@ class Worker:
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], title)
             atomic.write_if_changed(html_path, html)
+            # A brief whose last page would be stranded is rendered again one step tighter (reportgen.layout).
             rendered = pdf.render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
                              public_url=s.public_url, attachments=attachments, epoch=self.epoch,
-                             font_config=self.font_config, stylesheets=self.stylesheets)
+                             font_config=self.font_config, stylesheets=self.stylesheets,
+                             fit=layout.Fitter(html) if doc.kind != "synthesis" else None)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
@@ -315,6 +317,16 @@ def make_render_settings(s: Settings, ds) -> RenderSettings:
         public_url=s.public_url,
         narrative_images=frozenset(dataset_images(ds.root)),
     )
+
+
+def over_budget(s: Settings, r: DocResult) -> str:
+    """A sentence when a rendered publication has more pages than its kind's budget (``max_pages_*``), else ``""``."""
+    kind = Doc.from_key(r.key).kind
+    budget = getattr(s, f"max_pages_{kind}", 0)
+    if r.status == "failed" or not budget or r.pages <= budget:
+        return ""
+    return (f"{r.key}: {r.pages} pages, over the budget of {budget} for a {kind} publication (max_pages_{kind}); "
+            "shorten its narrative or its lists, or raise the budget in the config")
 
 
 def _title_of(html: str) -> str:
@@ -411,6 +423,9 @@ def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         results.append(r)
         extra = f"{r.pages} p., {r.seconds:.2f} s" if r.status != "failed" else r.error
         say(f"[{len(results):>{len(str(total))}}/{total}] {r.status:<9} {r.key} ({extra})")
+        over = over_budget(s, r)
+        if over:
+            say(f"warning: {over}")
 
     # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
     # which must survive to report every document.
