@@ -706,7 +706,7 @@ class _Builder:
             "regions": {**self.chart(
                 "hbar_svg",
                 labels=[r["name"] for r in regions], values=[r["committed"] or 0.0 for r in regions],
-                currency=self.ev.currency, lang=self.lang),
+                currency=self.ev.currency, lang=self.lang, others=self._("Other regions (%(num)s)")),
                 "top": regions[0] if regions else None},
             "partners": {**self.chart(
                 "hbar_svg",
