@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 STRANDED_BELOW = 0.2
 #: The fit steps, in order: each class on <body> tightens the print layout a little more (common.css, "Fit").
 FIT_STEPS = ("fit-1", "fit-2", "fit-3")
+#: Documents of more pages than this are fitted in one step (the last), not three.
+LONG_DOCUMENT = 6
 #: Sections that are notes: a last page that opens with one of them is stranded all the same.
 NOTE_SECTIONS = frozenset({"data-notes"})
 
@@ -269,20 +271,23 @@ def check(document) -> list[Problem]:
 
 class Fitter:
     """Fits a brief's last page: called with each rendered document, it returns the HTML to render again one step
-    tighter (the next class of :data:`FIT_STEPS` on ``<body>``), or ``None`` to keep the document as it is."""
+    tighter (the next class of ``steps`` on ``<body>``), or ``None`` to keep the document as it is; ``last`` then
+    says how the kept document's last page is used. With no steps it only measures."""
 
-    def __init__(self, html: str):
+    def __init__(self, html: str, steps: tuple[str, ...] = FIT_STEPS):
         self.html = html
+        self.steps = steps
         self.step = 0
-        self.tried: list[float] = []
+        self.last: LastPage | None = None  # the last page of the document kept
 
     def __call__(self, document) -> str | None:
-        last = last_page(pages(document))
-        self.tried.append(last.fill)
-        if not last.stranded or self.step >= len(FIT_STEPS):
+        layouts = pages(document)
+        self.last = last_page(layouts)
+        if not self.last.stranded or self.step >= len(self.steps):
             return None
-        self.step += 1
-        return with_fit_class(self.html, FIT_STEPS[self.step - 1])
+        # A long document goes straight to the last step: one render more rather than three.
+        self.step = len(self.steps) if len(layouts) > LONG_DOCUMENT else self.step + 1
+        return with_fit_class(self.html, self.steps[self.step - 1])
 
 
 def with_fit_class(html: str, step: str) -> str:

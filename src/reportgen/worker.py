@@ -126,6 +126,7 @@ class DocResult:
     title: str = ""
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    stranded: float | None = None  # how full the last page is, when it is stranded even after fitting
 
 
 class RenderTimeout(Exception):
@@ -250,11 +251,13 @@ class Worker:
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], title)
             atomic.write_if_changed(html_path, html)
-            # A brief whose last page would be stranded is rendered again one step tighter (reportgen.layout).
+            # A brief whose last page would be stranded is rendered again one step tighter (reportgen.layout); the
+            # synthesis (whose last page opens an annex) is only measured.
+            fitter = layout.Fitter(html, layout.FIT_STEPS if doc.kind != "synthesis" else ())
             rendered = pdf.render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
                              public_url=s.public_url, attachments=attachments, epoch=self.epoch,
                              font_config=self.font_config, stylesheets=self.stylesheets,
-                             fit=layout.Fitter(html) if doc.kind != "synthesis" else None)
+                             fit=fitter)
             if s.render_timeout:
                 _disarm_alarm()
                 if _ALARM["fired"]:  # swallowed inside WeasyPrint: the PDF may lack a part
@@ -266,7 +269,8 @@ class Worker:
                 "pages": rendered.pages, "title": title, "seconds": round(seconds, 3),
             }))
             return DocResult(key, "built", seconds, rendered.pages, len(rendered.data), len(html.encode()), title,
-                             warnings=rendered.warnings)
+                             warnings=rendered.warnings,
+                             stranded=fitter.last.fill if fitter.last and fitter.last.stranded else None)
         except BaseException as exc:  # noqa: BLE001 - one document's failure must not stop the others
             if s.render_timeout:
                 _disarm_alarm()
@@ -426,6 +430,9 @@ def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         over = over_budget(s, r)
         if over:
             say(f"warning: {over}")
+        if r.stranded is not None:
+            say(f"warning: {r.key}: its last page is stranded ({r.stranded:.0%} of a page, not a section of its "
+                "own) even at the tightest fit; shorten its last sections or its data note")
 
     # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
     # which must survive to report every document.
