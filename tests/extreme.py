@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import TINY_DATASET
+from datasets import TINY_DATASET
 
 from reportgen.iso3166 import ALPHA3_TO_ALPHA2
 

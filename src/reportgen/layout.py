@@ -198,7 +198,7 @@ def _split_figures(page: PageLayout) -> Iterator[Problem]:
             by_element.setdefault(leaf.one_line, set()).add(round(leaf.y))
             text[leaf.one_line] = text.get(leaf.one_line, "") + leaf.text
     for key, ys in by_element.items():
-        if len(ys) > 1:
+        if len(ys) > 1 and re.search(r"\d", text[key]):  # words ("not reported") may wrap; figures may not
             yield Problem(page.number, "split-figure", f"{text[key].strip()[:40]!r} on {len(ys)} lines")
     lines = [line for line in page.lines if line[1]]
     for (block, before), (next_block, after) in zip(lines, lines[1:]):
