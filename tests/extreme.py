@@ -97,7 +97,7 @@ def dataset(case: str) -> dict[str, str]:
         files["indicators.csv"] = "country,indicator,year,value,source\n"
         files = {k: v for k, v in files.items() if not k.startswith("narrative/") or k.endswith("synthesis.md")}
     elif case == "long-narrative":
-        body = "\n\n".join(f"## Partie {i}\n\n{NARRATIVE_PARAGRAPH}\n\n{NARRATIVE_PARAGRAPH}" for i in range(60))
+        body = "\n\n".join(f"## Partie {i}\n\n{NARRATIVE_PARAGRAPH}\n\n{NARRATIVE_PARAGRAPH}" for i in range(120))
         files["narrative/fr/countries/NGA.md"] = body
     else:
         raise ValueError(case)

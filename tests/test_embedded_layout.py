@@ -1,59 +1,30 @@
 """The embedded dataset (data/) builds, in both languages, into publications whose every page passes the layout
-checks of reportgen.layout, and none of which ends on a stranded page (49 of its 96 PDFs did before the fit).
+checks of reportgen.layout, within their page budgets, and none of which ends on a stranded page (49 of its 96 PDFs
+did before the fit of the last page).
 
-The check runs on the very document the build keeps (the fitter's last measure), so each publication is rendered
-once, as the build renders it."""
+The check runs on the very document the build keeps (tests/layoutcheck.py), so each publication is rendered once,
+as the build renders it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from layoutcheck import render_and_check
 
-from reportgen import layout
-from reportgen.build import stage_prepare
+from reportgen.model import Doc
 from reportgen.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-class _CheckingFitter(layout.Fitter):
-    """The build's fitter, which also lists the layout problems of the document it keeps."""
-
-    seen: dict[int, list] = {}
-
-    def __call__(self, document):
-        refit = super().__call__(document)
-        if refit is None:
-            _CheckingFitter.seen[id(self)] = (len(document.pages), layout.check(document))
-        return refit
-
-
 @pytest.mark.slow
 def test_embedded_build_has_no_stranded_page_and_no_layout_problem(tmp_path, monkeypatch):
-    from reportgen.worker import Worker
-
-    monkeypatch.setattr(layout, "Fitter", _CheckingFitter)
     s = Settings.from_mapping({"data": str(DATA), "output": str(tmp_path / "out"), "render_timeout": 3600})
-    plan = stage_prepare(s, quiet=True)
-    worker = Worker(s, plan)
-    keys = [d["key"] for d in plan["documents"]]
-    assert len(keys) == 96
-    problems, stranded, over = {}, [], []
-    for key in keys:
-        _CheckingFitter.seen.clear()
-        result = worker.render(key)
-        assert result.status == "built", (key, result.error)
-        ((pages, found),) = _CheckingFitter.seen.values()
-        assert pages == result.pages
-        if found:
-            problems[key] = [str(p) for p in found]
-        if result.stranded is not None:
-            stranded.append(key)
-        kind = key.split("/")[1] if "/" in key else "synthesis"
-        budget = {"countries": s.max_pages_country, "regions": s.max_pages_region}.get(kind, s.max_pages_synthesis)
-        if result.pages > budget:
-            over.append((key, result.pages))
-    assert stranded == []
-    assert problems == {}
-    assert over == []
+    checked = render_and_check(s, None, monkeypatch)
+    assert len(checked) == 96
+    assert {c.key.split("/")[0] for c in checked} == {"fr", "en"}
+    assert [c.key for c in checked if c.stranded is not None] == []
+    assert {c.key: [str(p) for p in c.problems] for c in checked if c.problems} == {}
+    budget = {"country": s.max_pages_country, "region": s.max_pages_region, "synthesis": s.max_pages_synthesis}
+    assert [(c.key, c.pages) for c in checked if c.pages > budget[Doc.from_key(c.key).kind]] == []

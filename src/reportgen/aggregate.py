@@ -303,10 +303,13 @@ def _amounts(frame: DataFrame, keys: list[str]) -> DataFrame:
             disbursed=("disbursed", "sum"),
             actions=("action_id", "size"),
             actions_without_amount=("no_amount", "sum"),
+            disbursed_known=("disbursed", "count"),
         )
         .reset_index()
         # A group whose every action lacks an amount has no known amount: NaN ("not reported"), never 0.
-        .pipe(lambda t: t.assign(committed=t["committed"].where(t["actions_without_amount"] < t["actions"])))
+        .pipe(lambda t: t.assign(committed=t["committed"].where(t["actions_without_amount"] < t["actions"]),
+                                 disbursed=t["disbursed"].where(t["disbursed_known"] > 0)))
+        .drop(columns="disbursed_known")
     )
 
 

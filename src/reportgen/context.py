@@ -899,7 +899,7 @@ def _known_sum(cells: list[tuple[float | None, int]]) -> float | None:
 
 
 def _totals(t) -> dict:
-    return {"committed": _num(t.committed), "disbursed": float(t.disbursed), "actions": int(t.actions),
+    return {"committed": _num(t.committed), "disbursed": _num(t.disbursed), "actions": int(t.actions),
             "actions_without_amount": int(t.actions_without_amount), "countries": int(t.countries),
             "regions": int(t.regions)}
 

@@ -251,9 +251,8 @@ class Worker:
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], title)
             atomic.write_if_changed(html_path, html)
-            # A brief whose last page would be stranded is rendered again one step tighter (reportgen.layout); the
-            # synthesis (whose last page opens an annex) is only measured.
-            fitter = layout.Fitter(html, layout.FIT_STEPS if doc.kind != "synthesis" else ())
+            # A publication whose last page would be stranded is rendered again one step tighter (reportgen.layout).
+            fitter = layout.Fitter(html)
             rendered = pdf.render_pdf(html_path, output_root=s.output, roots=self.roots, variant=s.pdf_variant,
                              public_url=s.public_url, attachments=attachments, epoch=self.epoch,
                              font_config=self.font_config, stylesheets=self.stylesheets,
