@@ -8,6 +8,7 @@ document kept: one render per publication (plus the fit's), no second render to 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 
@@ -20,7 +21,7 @@ from reportgen.settings import Settings
 class CheckingFitter(layout.Fitter):
     """The build's fitter, which also keeps the kept document's pages, problems and text."""
 
-    kept: list[tuple[int, list[layout.Problem], str]] = []
+    kept: ClassVar[list[tuple[int, list[layout.Problem], str]]] = []
 
     def __call__(self, document):
         refit = super().__call__(document)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 #: A last page filled below this share of the content height is stranded (unless it opens a section of its own).
 STRANDED_BELOW = 0.2
@@ -35,6 +36,9 @@ NOTE_SECTIONS = frozenset({"data-notes"})
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _TOLERANCE = 0.75  # CSS px: rounding of positions
+# CSS px (0.4 mm) a glyph run may reach past the content area: WeasyPrint's column boxes round to a pixel or so,
+# and the visible width of a text box is estimated from its characters; a margin is 15 mm or more.
+_OUTSIDE_TOLERANCE = 1.5
 # Elements whose text must stay on one line: amounts and figures in tables and key figures, codes, years.
 _ONE_LINE_CLASSES = frozenset({"num", "nowrap", "year", "code", "trend"})
 _FIGURE_START = re.compile(r"^[\d%‰€$£¥]")
@@ -89,35 +93,35 @@ class PageLayout:
             return 0.0
         return max(0.0, min(1.0, (max(leaf.y + leaf.h for leaf in shown) - self.y) / self.height))
 
-    def first(self) -> _Leaf | None:
-        return next((leaf for leaf in self.leaves if not leaf.clipped and leaf.text.strip() or leaf.line == 0), None)
-
 
 def _classes(element) -> list[str]:
     return (element.get("class") or "").split() if element is not None else []
 
 
 def _walk(box, tags, classes, ids, one_line, clipped, out: PageLayout, line: int, block: int) -> None:
-    from weasyprint.formatting_structure import boxes
+    """Collect the leaves and line boxes under ``box``, with what their ancestors say (tags, classes, ids)."""
+    from weasyprint.formatting_structure import (
+        boxes,  # imported here for start-up time: only a render needs it
+    )
 
     element = getattr(box, "element", None)
     tag = getattr(box, "element_tag", "") or ""
-    own = _classes(element) if element is not None and not isinstance(box, (boxes.TextBox, boxes.LineBox)) else []
-    if own or tag:
-        new_tag = tag if not isinstance(box, (boxes.TextBox, boxes.LineBox)) and (not tags or tags[-1] != tag or own) else None
-        if new_tag:
-            tags = (*tags, new_tag)
-            classes = classes | frozenset(own)
-            if element is not None and element.get("id"):
-                ids = (*ids, element.get("id"))
-            if "thead" not in tags and (_ONE_LINE_CLASSES & set(own) or (tag == "dd" and "key-figures" in classes)):
-                one_line = id(box)
-            if element is not None and "visually-hidden" in own:
-                clipped = True
+    inline_text = isinstance(box, (boxes.TextBox, boxes.LineBox))
+    own = _classes(element) if element is not None and not inline_text else []
+    # An anonymous box repeats its parent's tag: counted once.
+    if not inline_text and tag and (not tags or tags[-1] != tag or own):
+        tags = (*tags, tag)
+        classes = classes | frozenset(own)
+        if element is not None and element.get("id"):
+            ids = (*ids, element.get("id"))
+        if "thead" not in tags and (_ONE_LINE_CLASSES & set(own) or (tag == "dd" and "key-figures" in classes)):
+            one_line = id(box)
+        if element is not None and "visually-hidden" in own:
+            clipped = True
     if isinstance(box, boxes.LineBox):
         line = id(box)
         out.lines.append((block, []))
-    elif isinstance(box, boxes.BlockContainerBox) or isinstance(box, boxes.TableCellBox):
+    elif isinstance(box, (boxes.BlockContainerBox, boxes.TableCellBox)):
         block = id(box)
     if isinstance(box, boxes.TextBox):
         leaf = _Leaf(box, box.border_box_x(), box.border_box_y(), box.border_width(), box.border_height(),
@@ -136,11 +140,13 @@ def _walk(box, tags, classes, ids, one_line, clipped, out: PageLayout, line: int
 
 def pages(document) -> list[PageLayout]:
     """Every page of a rendered WeasyPrint document, with its content area and what is drawn in it."""
-    from weasyprint.formatting_structure import boxes
+    from weasyprint.formatting_structure import (
+        boxes,  # imported here for start-up time: only a render needs it
+    )
 
     result = []
     for number, page in enumerate(document.pages, 1):
-        pb = page._page_box  # noqa: SLF001 - WeasyPrint's documented way to the layout (Page._page_box)
+        pb = page._page_box  # WeasyPrint's way to a page's layout (Page._page_box)
         layout = PageLayout(number, pb.content_box_x(), pb.content_box_y(), pb.width, pb.height)
         for child in pb.children:
             if not isinstance(child, boxes.MarginBox):
@@ -154,8 +160,8 @@ def _outside(page: PageLayout) -> Iterator[Problem]:
         if leaf.clipped or (leaf.text and not leaf.text.strip()):
             continue
         left, top, right, bottom = _ink(leaf)
-        if (left < page.x - _TOLERANCE or right > page.x + page.width + _TOLERANCE
-                or top < page.y - _TOLERANCE or bottom > page.bottom + _TOLERANCE):
+        if (left < page.x - _OUTSIDE_TOLERANCE or right > page.x + page.width + _OUTSIDE_TOLERANCE
+                or top < page.y - _OUTSIDE_TOLERANCE or bottom > page.bottom + _OUTSIDE_TOLERANCE):
             what = repr(leaf.text.strip()[:40]) if leaf.text else f"<{leaf.tags[-1] if leaf.tags else '?'}>"
             yield Problem(page.number, "outside",
                           f"{what} at x {left:.0f}–{right:.0f}, y {top:.0f}–{bottom:.0f} px; content "
@@ -201,7 +207,7 @@ def _split_figures(page: PageLayout) -> Iterator[Problem]:
         if len(ys) > 1 and re.search(r"\d", text[key]):  # words ("not reported") may wrap; figures may not
             yield Problem(page.number, "split-figure", f"{text[key].strip()[:40]!r} on {len(ys)} lines")
     lines = [line for line in page.lines if line[1]]
-    for (block, before), (next_block, after) in zip(lines, lines[1:]):
+    for (block, before), (next_block, after) in pairwise(lines):
         if block != next_block:
             continue
         raw_end = "".join(leaf.text for leaf in before)
@@ -242,7 +248,9 @@ def last_page(layouts: list[PageLayout]) -> LastPage:
     if not shown:
         return LastPage(0.0, False, True)
     first = shown[0]
-    in_notes = lambda leaf: bool(NOTE_SECTIONS & set(leaf.ids)) or "data-note" in leaf.classes  # noqa: E731
+    def in_notes(leaf: _Leaf) -> bool:
+        return bool(NOTE_SECTIONS & set(leaf.ids)) or "data-note" in leaf.classes
+
     opens = any(tag in ("h1", "h2") for tag in first.tags) and not in_notes(first)
     return LastPage(page.fill(), opens, all(in_notes(leaf) for leaf in shown))
 
