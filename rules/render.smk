@@ -18,6 +18,9 @@ rule render:
         data_date=config["data_date"],
         timeout=config["render_timeout"],
         memory=config["render_memory_mb"],
+        pages_country=config["max_pages_country"],
+        pages_region=config["max_pages_region"],
+        pages_synthesis=config["max_pages_synthesis"],
     threads: render_threads()
     resources:
         mem_mb=int(config["render_memory_mb"]),
@@ -40,5 +43,8 @@ rule render:
             --data-date={params.data_date:q} \
             --render-timeout {params.timeout} \
             --render-memory-mb {params.memory} \
+            --max-pages-country {params.pages_country} \
+            --max-pages-region {params.pages_region} \
+            --max-pages-synthesis {params.pages_synthesis} \
             --log {log:q}
         """

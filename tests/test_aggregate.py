@@ -147,14 +147,16 @@ def test_by_year_channel_has_every_year_and_channel_with_zeros(fig):
     assert t["channel"].tolist() == list(CHANNELS) * 5
     assert t["committed"].sum() == 1400.0 and t["actions"].sum() == 8
     r = t.loc[(t["year"] == 2010) & (t["channel"] == "bilateral")].iloc[0]
-    assert (r["committed"], r["actions"]) == (0.0, 1)  # A5: an action without amount counts, adds nothing
+    # A5: an action without amount counts; its cell has no known amount: NaN ("not reported"), never 0
+    assert pd.isna(r["committed"]) and r["actions"] == 1
     r = t.loc[(t["year"] == 2007) & (t["channel"] == "multilateral")].iloc[0]
     assert (r["committed"], r["actions"]) == (0.0, 0)
     assert t["year"].dtype == "int64" and t["actions"].dtype == "int64" and t["committed"].dtype == "float64"
 
 
 def test_by_year(fig):
-    assert fig.by_year["committed"].tolist() == [100.0, 550.0, 400.0, 0.0, 350.0]
+    # 2010's two actions have no amount: not reported (NaN), never 0
+    assert fig.by_year["committed"].fillna(-1.0).tolist() == [100.0, 550.0, 400.0, -1.0, 350.0]
     assert fig.by_year["actions"].tolist() == [1, 2, 1, 2, 2]
 
 
@@ -201,9 +203,10 @@ def test_country_ranks_ties_share_the_best_rank(fig):
     assert t["region"].tolist() == ["see", "wca", "see", "asia", "wca"]
 
 
-def test_country_whose_actions_have_no_amount_has_zero_and_is_ranked(fig):
+def test_country_whose_actions_have_no_amount_is_not_reported_and_ranked_last(fig):
     nga = row(fig.by_country, "country", "NGA")
-    assert (nga["committed"], nga["actions"], nga["actions_without_amount"], nga["rank"]) == (0.0, 1, 1, 5)
+    assert pd.isna(nga["committed"])  # "not reported", never 0
+    assert (nga["actions"], nga["actions_without_amount"], nga["rank"]) == (1, 1, 5)
     assert "TGO" not in fig.by_country["country"].tolist()  # no action: not ranked
 
 
@@ -227,7 +230,7 @@ def test_ranks_compare_totals_to_the_cent():
 
 def test_partner_instrument(fig):
     assert fig.by_partner["partner"].tolist() == ["UNODC", "IOM", "OSCE", "NGO One"]
-    assert fig.by_partner["committed"].tolist() == [550.0, 450.0, 400.0, 0.0]
+    assert fig.by_partner["committed"].fillna(-1.0).tolist() == [550.0, 450.0, 400.0, -1.0]  # NGO One: not reported
     assert fig.by_partner["actions"].tolist() == [2, 4, 1, 1]
     assert row(fig.by_partner, "partner", "IOM")["share"] == pytest.approx(450 / 1400)
     t = fig.by_instrument
@@ -439,7 +442,7 @@ def test_same_numbers_in_figures_and_tables(ds, fig):
     for region in ("see", "wca", "asia"):
         rf = region_figures(ds, fig, region)
         ry = tables["commitments_by_region_year"].loc[lambda f: f["region"] == region]
-        assert ry["committed"].tolist() == rf.by_year["committed"].tolist()
+        assert ry["committed"].fillna(-1.0).tolist() == rf.by_year["committed"].fillna(-1.0).tolist()
 
 
 def test_slice_tables(ds, fig):

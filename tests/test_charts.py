@@ -98,13 +98,14 @@ def test_labels_are_localised(svgs):
     assert ["2007", "2008", "2009", "2010", "2011"] == [t for t in stacked if t.isdigit()]  # years never grouped
     assert stacked[-3:] == ["bilatéral", "régional", "multilatéral"]  # legend, in stacking order
     hbars = texts(svgs["hbars"])
-    assert f"12{NNB}345{NNB}678{NB}€" in hbars  # amounts in full, rounded to the unit
-    assert f"0{NB}€" in hbars
+    assert hbars == ["Europe du Sud-Est", f"12,3{NB}M{NB}€", "Afrique de l’Ouest et centrale", f"4,5{NB}M{NB}€",
+                     "Multi-pays"]  # every bar in the chart's one short unit; a zero bar has no amount
     assert "Afrique de l’Ouest et centrale" in hbars
     vbars = texts(svgs["vbars"])
     assert "€2M" in vbars and "2008" in vbars
     small = texts(svgs["small"])
-    assert small == ["2007", "2008", "2009", "2010", "2011", f"300{NB}k{NB}€"]
+    assert small == ["2007", "2008", "2009", "2010", "2011", f"100{NB}k{NB}€", f"300{NB}k{NB}€", f"220{NB}k{NB}€"]
+    assert stacked[10:14] == [f"1,5{NB}M{NB}€", f"2,8{NB}M{NB}€", f"1,7{NB}M{NB}€", f"3,5{NB}M{NB}€"]  # column totals
 
 
 def test_numbers_appear_in_no_unexpected_form(svgs):
@@ -209,3 +210,29 @@ def test_fonts_ship_with_their_licence():
     text = (FONTS / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL OPEN FONT LICENSE Version 1.1" in text and "Google" in text
     assert "pyftsubset" in (FONTS / "README.md").read_text(encoding="utf-8")
+
+
+def test_one_unit_per_chart(fr, en):
+    """Axis and bars of one chart use one unit (never 500 k € beside 1 M €), in CLDR's compact form."""
+    values = [404_500, 500_000, 1_000_000, 1_250_000]
+    for fmt, unit_re in ((fr, f"{NB}M{NB}€$"), (en, r"^€[\d.]+M$")):
+        shown = [t for t in texts(charts.bars(["2007", "2008", "2009", "2010"], values, fmt, horizontal=False))
+                 if not t.isdigit()]
+        assert shown and all(re.search(unit_re, t) for t in shown[1:]), shown  # shown[0] is the axis's 0
+        assert shown[0] in (f"0{NB}€", "€0")
+    assert fr.money_in(404_500, 1e6) == f"0,4{NB}M{NB}€" and en.money_in(404_500, 1e6) == "€0.4M"
+    assert en.money_in(863_397_184, en.compact_unit([863_397_184])) == "€863.4M"
+    assert en.money_in(5_000, 1e6) == "€5K"  # too small for the unit: its own short form rather than €0M
+    assert en.money_in(None, 1e6) == "–"
+
+
+def test_many_categories_make_one_others_bar(en):
+    names = [f"Region {i:02d}" for i in range(58)]
+    values = [float(1000 * (58 - i)) for i in range(58)]
+    shown = texts(charts.bars(names, values, en, others="Other regions (%(num)s)"))
+    labels = [t for t in shown if t.startswith(("Region", "Other"))]
+    assert labels == names[: charts.MAX_BARS - 1] + [f"Other regions ({58 - charts.MAX_BARS + 1})"]
+    rest = sum(values[charts.MAX_BARS - 1:])
+    assert en.money_in(rest, en.compact_unit(values[: charts.MAX_BARS - 1] + [rest])) in shown
+    # without an "others" label every category keeps its bar
+    assert len([t for t in texts(charts.bars(names, values, en)) if t.startswith("Region")]) == 58

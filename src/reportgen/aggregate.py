@@ -174,8 +174,8 @@ def _ratio(num: pd.Series | np.ndarray, den: pd.Series | np.ndarray) -> np.ndarr
 
 
 def _rank(committed: pd.Series) -> pd.Series:
-    """1 = largest; ties (to the cent) share the best rank."""
-    return committed.round(2).rank(method="min", ascending=False).astype("int64")
+    """1 = largest; ties (to the cent) share the best rank; an amount not reported ranks last."""
+    return committed.fillna(0.0).round(2).rank(method="min", ascending=False).astype("int64")
 
 
 def _complete(table: DataFrame, keys: list[str], levels: Sequence[Sequence], values: list[str]) -> DataFrame:
@@ -294,7 +294,8 @@ def _rated(ds: Dataset, a: DataFrame) -> DataFrame:
 
 
 def _amounts(frame: DataFrame, keys: list[str]) -> DataFrame:
-    """committed, disbursed (NA left out of sums), actions, actions_without_amount by ``keys``."""
+    """committed, disbursed (NA left out of sums; committed NaN when no action of the group has an amount),
+    actions, actions_without_amount by ``keys``."""
     return (
         frame.groupby(keys, sort=True, dropna=True, observed=True)
         .agg(
@@ -302,8 +303,13 @@ def _amounts(frame: DataFrame, keys: list[str]) -> DataFrame:
             disbursed=("disbursed", "sum"),
             actions=("action_id", "size"),
             actions_without_amount=("no_amount", "sum"),
+            disbursed_known=("disbursed", "count"),
         )
         .reset_index()
+        # A group whose every action lacks an amount has no known amount: NaN ("not reported"), never 0.
+        .pipe(lambda t: t.assign(committed=t["committed"].where(t["actions_without_amount"] < t["actions"]),
+                                 disbursed=t["disbursed"].where(t["disbursed_known"] > 0)))
+        .drop(columns="disbursed_known")
     )
 
 

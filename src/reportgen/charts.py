@@ -10,8 +10,8 @@ their text alternative and their numbers in a table are the publication's too (`
 Text is set in Noto Sans from ``templates/fonts/`` (the files the publications embed), falling back on Noto Sans
 Math and then matplotlib's own DejaVu Sans for a character Noto Sans lacks. Colours are the Okabe–Ito
 colour-blind-safe palette, each with a contrast of at least 3:1 against white (WCAG 1.4.11), and stacked segments
-are separated by a white line. Amounts on axes are short (fr ``1,5 M €``, en ``€1.5M``); amounts on bars are in
-full, rounded to the unit (:class:`reportgen.i18n.Formatter`). Labels from the data are plain text, never mathtext
+are separated by a white line. Amounts on axes and bars are short, in one unit per chart (fr ``0,5 M €`` beside
+``1,5 M €``, en ``€0.5M``; :meth:`reportgen.i18n.Formatter.money_in`): the exact amounts are in the tables. Labels from the data are plain text, never mathtext
 (``$`` is a dollar).
 
 Figures are made with :class:`matplotlib.figure.Figure`, never pyplot (no global figure state), and drawn without
@@ -52,6 +52,7 @@ FONT_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf"
               "NotoSansMath-Regular.ttf")  # fmt: skip
 FAMILIES = ["Noto Sans", "Noto Sans Math", "DejaVu Sans"]
 _LABEL_CHARS = 30  # category labels wrap at about this many characters, on at most two lines
+MAX_BARS = 15  # horizontal bars beyond this many: the largest MAX_BARS - 1 and one "others" bar
 
 
 def fonts_dir() -> Path:
@@ -210,12 +211,16 @@ def _columns(
     top = max(totals, default=0.0)
     ticks = _nice_ticks(top) if axis else [top]
     scale_top = max(ticks[-1], top) or 1.0
-    tick_labels = [fmt.money_compact(t) for t in ticks] if axis else []
+    unit = fmt.compact_unit([*ticks, top])  # one unit for the whole chart: never 500 k € beside 1 M €
+    tick_labels = [fmt.money_in(t, unit) for t in ticks] if axis else []
     x0 = _PAD + (max(map(_text_width_pt, tick_labels)) + _GAP if tick_labels else 0)
     x1 = canvas.width - _PAD
-    y0 = _PAD + _LINE
-    y1 = canvas.height - _PAD - (_LINE + 4 if legend else (FONT_SIZE / 2 if axis else _LINE))
     slot = (x1 - x0) / max(n, 1)
+    # Every column carries its amount above it when the amounts fit their columns; else only the highest does.
+    amounts = [fmt.money_in(v, unit) if v > 0 else "" for v in totals]
+    every_bar = max(map(_text_width_pt, amounts), default=0.0) + 2 <= slot
+    y0 = _PAD + _LINE
+    y1 = canvas.height - _PAD - (_LINE + 4 if legend else (FONT_SIZE / 2 if axis else 0)) - _LINE
     bar = slot * 0.7
 
     def y(v: float) -> float:
@@ -238,9 +243,10 @@ def _columns(
         every += 1
     for i in range(0, n, every):
         canvas.text(x0 + (i + 0.5) * slot, y0 - 3, str(categories[i]), "center", "top")
-    if not axis and top > 0:  # the highest bar carries its amount
-        i = totals.index(top)
-        canvas.text(x0 + (i + 0.5) * slot, y(top) + 2, fmt.money_compact(top), "center", "bottom")
+    if top > 0:
+        for i in (range(n) if every_bar else [totals.index(top)]):
+            if amounts[i]:
+                canvas.text(x0 + (i + 0.5) * slot, y(totals[i]) + 2, amounts[i], "center", "bottom")
     if legend:
         x, ly = x0, canvas.height - _PAD - _LINE / 2 - 2
         square = FONT_SIZE * 0.9
@@ -303,12 +309,15 @@ def bars(
     width_cm: float = 16.0,
     height_cm: float | None = None,
     value_labels: bool = True,
+    others: str = "",
 ) -> str:
     """Bars of one series, in the given order (e.g. amounts committed by region, partner or pillar).
 
     Horizontal (default): categories top to bottom, their labels on the left wrapped on at most two lines, each
-    bar labelled with its amount in full (``1 234 567 €``), no amount axis; the height grows with the number of
-    bars unless ``height_cm`` is given. Vertical: categories left to right (e.g. years) under the bars, an axis of
+    bar labelled with its amount in the chart's short unit (``1,2 M €``, see :meth:`Formatter.money_in`), no
+    amount axis; the height grows with the number of bars unless ``height_cm`` is given. With more than
+    :data:`MAX_BARS` categories and an ``others`` label (``"Others (%(num)s)"``, translated), the largest
+    ``MAX_BARS - 1`` keep their bar and the rest make one last bar under that label, with their count. Vertical: categories left to right (e.g. years) under the bars, an axis of
     short amounts on the left, no labels on bars (height 6 cm unless given). NA and negative values count as 0.
     """
     import matplotlib
@@ -317,16 +326,24 @@ def bars(
     n = len(vals)
     if len(categories) != n:
         raise ValueError(f"bars: {len(categories)} categories for {n} values")
+    categories = [str(c) for c in categories]
+    if horizontal and others and n > MAX_BARS:
+        keep = sorted(sorted(range(n), key=lambda i: -vals[i])[: MAX_BARS - 1])
+        rest = [i for i in range(n) if i not in set(keep)]
+        categories = [categories[i] for i in keep] + [others % {"num": len(rest)}]
+        vals = [vals[i] for i in keep] + [sum(vals[i] for i in rest)]
+        n = len(vals)
     with matplotlib.rc_context(_setup()):
         if not horizontal:
             canvas = _Canvas(width_cm, height_cm if height_cm is not None else 6.0)
-            _columns(canvas, [str(c) for c in categories], [("", vals)], fmt, legend=False, axis=True)
+            _columns(canvas, categories, [("", vals)], fmt, legend=False, axis=True)
             return canvas.svg()
         names = [_wrap(c) for c in categories]
         row = 2 * _LINE + 2 if any("\n" in s for s in names) else _LINE + 6
         height = height_cm if height_cm is not None else (n * row + 2 * _PAD) * 2.54 / 72
         canvas = _Canvas(width_cm, height)
-        amounts = [fmt.money(v) for v in vals] if value_labels else []
+        unit = fmt.compact_unit(vals)
+        amounts = [fmt.money_in(v, unit) if v > 0 else "" for v in vals] if value_labels else []
         x0 = _PAD + max(map(_text_width_pt, names), default=0.0) + _GAP
         x1 = canvas.width - _PAD - (max(map(_text_width_pt, amounts), default=0.0) + _GAP if amounts else 0)
         x1 = max(x1, x0 + 1)
@@ -353,8 +370,8 @@ def small_bars_by_year(
     width_cm: float = 8.0,
     height_cm: float = 3.2,
 ) -> str:
-    """A small by-year bar chart for a country brief: no axis of amounts, the highest bar labelled with its amount
-    (short form), a baseline, and the years below (as many as fit: every year, or every other…).
+    """A small by-year bar chart for a country brief: no axis of amounts, every bar labelled with its amount (short
+    form, one unit; only the highest when they do not fit), a baseline, and the years below (as many as fit).
     """
     import matplotlib
 
@@ -391,9 +408,10 @@ def stacked_bar_svg(
 
 
 def hbar_svg(labels: Sequence[str], values: Sequence[float | None], currency: str, lang: str, *,
-             width_cm: float = 16.0) -> str:  # fmt: skip
-    """Horizontal :func:`bars`, labelled with amounts (by region, partner, pillar)."""
-    return bars(list(labels), list(values), _formatter(lang, currency), horizontal=True, width_cm=width_cm)
+             width_cm: float = 16.0, others: str = "") -> str:  # fmt: skip
+    """Horizontal :func:`bars`, labelled with amounts (by region, partner, pillar); ``others``: see :func:`bars`."""
+    return bars(list(labels), list(values), _formatter(lang, currency), horizontal=True, width_cm=width_cm,
+                others=others)
 
 
 def bar_chart_svg(

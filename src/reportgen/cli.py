@@ -42,7 +42,7 @@ class _Tee:
 # Flag details the schema does not say: metavars, and positional use of `data` by `validate`.
 _METAVAR = {"data": "DIR", "output": "DIR", "languages": "LANG", "templates": "DIR", "public_url": "URL",
             "data_date": "YYYY-MM[-DD]", "shards": "N", "max_xlsx_mb": "MB", "render_timeout": "S",
-            "render_memory_mb": "MIB"}
+            "render_memory_mb": "MIB", "max_pages_country": "N", "max_pages_region": "N", "max_pages_synthesis": "N"}
 _TYPES = {"string": str, "integer": int, "number": float}
 
 

@@ -63,6 +63,8 @@ class RenderSettings:
     max_annex_rows: the synthesis lists all actions in an annex when there are at most this many; otherwise its
         annex lists this many of the largest and points to the data workbook.
     max_country_actions: rows of a country brief's actions table; the rest are counted and pointed to the workbook.
+    max_region_countries: rows of a regional brief's countries table (the largest, in their order); the rest are
+        counted and pointed to the workbook.
     top_countries: rows of the synthesis's table of the largest countries.
     top_partners: rows of the partners tables (the rest are summed in an "other partners" row).
     workbook: path of the data workbook, relative to the output folder.
@@ -77,6 +79,7 @@ class RenderSettings:
     public_url: str = ""
     max_annex_rows: int = 80
     max_country_actions: int = 25
+    max_region_countries: int = 30
     top_countries: int = 10
     top_partners: int = 10
     workbook: str = "data/figures.xlsx"
@@ -472,19 +475,21 @@ class _Builder:
     def year_channel(self, table: pd.DataFrame) -> dict:
         CHANNELS = self.ev.channel_codes  # noqa: N806
         years = sorted({int(y) for y in table["year"]})
-        grid = {(int(r.year), str(r.channel)): (_num(r.committed) or 0.0, int(r.actions))
+        # A cell whose actions all lack an amount is None ("–", not reported), never 0; sums add the known ones.
+        grid = {(int(r.year), str(r.channel)): (_num(r.committed), int(r.actions))
                 for r in table.itertuples(index=False)}
         rows = []
         for y in years:
-            values = [grid.get((y, c), (0.0, 0))[0] for c in CHANNELS]
-            actions = sum(grid.get((y, c), (0.0, 0))[1] for c in CHANNELS)
-            rows.append({"year": y, "amounts": values, "total": sum(values), "actions": actions})
-        totals = [sum(r["amounts"][i] for r in rows) for i in range(len(CHANNELS))]
+            cells = [grid.get((y, c), (0.0, 0)) for c in CHANNELS]
+            values = [v for v, _ in cells]
+            rows.append({"year": y, "amounts": values, "total": _known_sum(cells),
+                         "actions": sum(n for _, n in cells)})
+        totals = [_known_sum([grid.get((y, c), (0.0, 0)) for y in years]) for c in CHANNELS]
         return {
             "channels": [{"code": c, "label": self.labels["channel"][c]} for c in CHANNELS],
             "rows": rows,
             "totals": totals,
-            "total": sum(totals),
+            "total": _known_sum([(r["total"], r["actions"]) for r in rows]),
             "actions": sum(r["actions"] for r in rows),
         }
 
@@ -633,7 +638,7 @@ class _Builder:
     def synthesis(self) -> dict:
         fig, ds = self.fig, self.ds
         t = fig.totals
-        total = float(t.committed)
+        total = _num(t.committed) or 0.0
         yc = self.year_channel(fig.by_year_channel)
         regions = []
         for r in fig.by_region.itertuples(index=False):
@@ -706,7 +711,7 @@ class _Builder:
             "regions": {**self.chart(
                 "hbar_svg",
                 labels=[r["name"] for r in regions], values=[r["committed"] or 0.0 for r in regions],
-                currency=self.ev.currency, lang=self.lang),
+                currency=self.ev.currency, lang=self.lang, others=self._("Other regions (%(num)s)")),
                 "top": regions[0] if regions else None},
             "partners": {**self.chart(
                 "hbar_svg",
@@ -762,8 +767,17 @@ class _Builder:
                 countries.append({"code": cc, "name": self.country_name(cc), "committed": _num(c.committed),
                                   "actions": int(c.actions), "share": _num(c.share), "rank": _int(c.rank),
                                   "share_of_region": _num(c.share_of_region), "href": self.link("country", cc)})
+        known = [c["committed"] for c in countries if c["committed"] is not None]
+        countries_committed = float(sum(known)) if known else None
+        limit = self.s.max_region_countries
+        if len(countries) > limit:  # the largest, in their order; the rest are in the data workbook
+            largest = set(sorted(range(len(countries)), key=lambda i: -(countries[i]["committed"] or 0.0))[:limit])
+            countries_more = len(countries) - limit
+            countries = [c for i, c in enumerate(countries) if i in largest]
+        else:
+            countries_more = 0
         members = set(ds.countries.loc[ds.countries["region"].astype(str) == code, "country"].astype(str))
-        partners = self.partner_rows(sf.by_partner, float(t.committed))
+        partners = self.partner_rows(sf.by_partner, _num(t.committed) or 0.0)
         themes = self.theme_rows(sf.by_theme)
         years = self.year_rows(sf.by_year)
         charts = {
@@ -784,6 +798,8 @@ class _Builder:
             "rank": sf.rank,
             "of": sf.of,
             "countries": countries,
+            "countries_more": countries_more,
+            "countries_committed": countries_committed,
             "regional_actions": int(sf.regional_actions),
             "regional_committed": regional_committed(sf),
             "by_year": years,
@@ -884,8 +900,15 @@ class _Builder:
         return out
 
 
+def _known_sum(cells: list[tuple[float | None, int]]) -> float | None:
+    """The sum of the known amounts of (amount, actions) cells; None when no action has a known amount (so that
+    "not reported" never reads as 0). Cells without actions are true zeros."""
+    known = [v for v, n in cells if v is not None and n]
+    return float(sum(known)) if known or not any(n for _, n in cells) else None
+
+
 def _totals(t) -> dict:
-    return {"committed": float(t.committed), "disbursed": float(t.disbursed), "actions": int(t.actions),
+    return {"committed": _num(t.committed), "disbursed": _num(t.disbursed), "actions": int(t.actions),
             "actions_without_amount": int(t.actions_without_amount), "countries": int(t.countries),
             "regions": int(t.regions)}
 

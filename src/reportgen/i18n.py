@@ -47,7 +47,7 @@ from babel.dates import format_date, format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_compact_currency
+from babel.numbers import format_compact_currency, format_decimal
 
 from .errors import ReportgenError
 from .model import LANGUAGES, is_missing
@@ -111,6 +111,30 @@ class Formatter:
         if _is_missing(amount):
             return MISSING
         return format_compact_currency(float(amount), self.currency, locale=self.locale, fraction_digits=1)  # type: ignore[arg-type]
+
+    @staticmethod
+    def compact_unit(amounts) -> float:
+        """The unit (1, 10³, 10⁶, …) in which a chart writes all its amounts: that of its largest one."""
+        top = max((abs(float(a)) for a in amounts if not _is_missing(a)), default=0.0)
+        unit = 1.0
+        while top >= unit * 1000 and unit < 1e12:
+            unit *= 1000
+        return unit
+
+    def money_in(self, amount: float | None, unit: float) -> str:
+        """A short amount in a given ``unit`` (see :meth:`compact_unit`), so that every label of one chart uses the
+        same one: fr ``0,5 M €``, ``1,2 M €``; en ``€0.5M``, ``€1.2M``; one decimal, two below a tenth of the unit;
+        an amount too small for the unit, and any amount below 1,000, in its own short form; missing: ``–``."""
+        if _is_missing(amount):
+            return MISSING
+        value = float(amount)  # type: ignore[arg-type]
+        scaled = value / unit
+        if unit < 1000 or not value or abs(scaled) < 0.01:
+            return self.money_compact(value)
+        digits = 2 if abs(scaled) < 0.1 else 1
+        number = format_decimal(round(scaled, digits), "#,##0." + "#" * digits, locale=self.locale)
+        reference = format_compact_currency(unit, self.currency, locale=self.locale)
+        return reference.replace("1", number, 1)
 
     def percent(self, share: float | None, digits: int = 1) -> str:
         """A share (0..1) as a percentage with ``digits`` decimals: fr ``12,5 %``, en ``12.5%``; missing: ``–``."""

@@ -31,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import atomic
+
 VARIANTS = ("pdf/ua-1", "pdf/a-3u")
 KEPT_SCHEMES = ("http", "https", "mailto")
 
@@ -60,6 +62,7 @@ class PdfResult:
     links_rewritten: int = 0
     links_removed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stranded: float | None = None  # how full the last page is, when it stays stranded at the tightest fit
 
 
 class _Collect(logging.Handler):
@@ -269,7 +272,7 @@ def _build_box_tree_with_lang(box, parent, pdf, page_number, nums, annotations, 
 def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant: str = "pdf/ua-1",
                public_url: str = "", attachments: list[tuple[str, bytes, str]] | None = None,
                epoch: int | None = None, font_config=None, cache: dict | None = None,
-               stylesheets: StylesheetCache | None = None) -> PdfResult:
+               stylesheets: StylesheetCache | None = None, fit=None) -> PdfResult:
     """Render ``html_path`` (a published HTML file under ``output_root``) to PDF bytes.
 
     ``roots`` are the folders the document may read from. ``attachments`` are (file name, bytes, description)
@@ -282,6 +285,10 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
 
     ``stylesheets``: a worker's :class:`StylesheetCache` (with its ``font_config``), so that a stylesheet shared by
     many documents is parsed once per worker.
+
+    ``fit``: called with each rendered document (before any PDF is written), it returns ``None`` to keep it or the
+    text of the HTML to publish and render instead (see :class:`reportgen.layout.Fitter`: a brief whose last page is
+    stranded is rendered again one step tighter); the HTML file is rewritten, so page and PDF stay one.
     """
     from weasyprint import HTML, Attachment
 
@@ -302,6 +309,10 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
         html = HTML(filename=str(html_path), url_fetcher=fetcher)
         extra = {"cache": cache} if cache is not None else {}
         document = html.render(font_config=font_config, pdf_variant=variant, pdf_tags=True, **extra)
+        while fit is not None and (refit := fit(document)) is not None:
+            atomic.write_text(html_path, refit)
+            html = HTML(filename=str(html_path), url_fetcher=fetcher)
+            document = html.render(font_config=font_config, pdf_variant=variant, pdf_tags=True, **extra)
         result = PdfResult(data=b"", pages=len(document.pages))
         for page in document.pages:
             kept = []

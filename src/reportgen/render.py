@@ -100,6 +100,9 @@ def _make_finalize(lang: str):
 # Filters: the only way numbers and dates reach a page
 # ----------------------------------------------------------------------------------------------------------------
 
+KEY_FIGURE_CHARS = 11  # a key figure's amount longer than this (€12,345,678 is 11) is written in compact form
+
+
 @lru_cache(maxsize=16)
 def _formatter(lang: str, currency: str):
     return Formatter(lang, currency)
@@ -118,6 +121,16 @@ def _filters(lang: str) -> dict[str, Any]:
     @jinja2.pass_context
     def money(ctx, amount):
         return fmt(ctx).money(None if _is_missing(amount) else float(amount))
+
+    @jinja2.pass_context
+    def key_money(ctx, amount):
+        """An amount in a key figure: in full while it is short (``1 234 567 €``), else in CLDR's compact form
+        (``863,4 M €``, ``€863.4M``), so that a key figure never wraps; the exact amount is in the tables."""
+        f = fmt(ctx)
+        if _is_missing(amount):
+            return f.money(None)
+        full = f.money(float(amount))
+        return full if len(full) <= KEY_FIGURE_CHARS else f.money_in(float(amount), f.compact_unit([amount]))
 
     @jinja2.pass_context
     def percent(ctx, share, digits: int = 1):
@@ -185,7 +198,7 @@ def _filters(lang: str) -> dict[str, Any]:
             return value.striptags()
         return str(value)
 
-    return {"money": money, "percent": percent, "share": share, "number": number, "month": month, "date": date, "year": year,
+    return {"money": money, "key_money": key_money, "percent": percent, "share": share, "number": number, "month": month, "date": date, "year": year,
             "filesize": filesize, "ucfirst": ucfirst, "verbatim": verbatim, "plain": plain}
 
 

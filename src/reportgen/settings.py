@@ -85,6 +85,9 @@ class Settings:
     max_xlsx_mb: float
     render_timeout: float
     render_memory_mb: int
+    max_pages_country: int
+    max_pages_region: int
+    max_pages_synthesis: int
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "Settings":

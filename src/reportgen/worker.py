@@ -30,7 +30,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from html import unescape
 
-from . import atomic, charts, pdf, state
+from . import atomic, charts, layout, pdf, state
 from .aggregate import data_tables, slice_tables
 from .assets import dataset_images
 from .console import say
@@ -127,6 +127,7 @@ class DocResult:
     title: str = ""
     error: str = ""
     warnings: list[str] = field(default_factory=list)
+    stranded: float | None = None  # how full the last page is, when it is stranded even after fitting
 
 
 @dataclass
@@ -269,9 +270,16 @@ class Worker:
     def render_pdf(self, page: "Page"):
         """The PDF of a page whose HTML is published (:class:`reportgen.pdf.PdfResult`)."""
         s = self.s
-        return pdf.render_pdf(s.output / f"{page.doc.stem}.html", output_root=s.output, roots=self.roots,
-                              variant=s.pdf_variant, public_url=s.public_url, attachments=page.attachments,
-                              epoch=self.epoch, font_config=self.font_config, stylesheets=self.stylesheets)
+        # A publication whose last page would be stranded is rendered again one step tighter (reportgen.layout);
+        # the build and the preview both render through here, so their PDFs are the same.
+        fitter = layout.Fitter(page.html)
+        rendered = pdf.render_pdf(s.output / f"{page.doc.stem}.html", output_root=s.output, roots=self.roots,
+                                  variant=s.pdf_variant, public_url=s.public_url, attachments=page.attachments,
+                                  epoch=self.epoch, font_config=self.font_config, stylesheets=self.stylesheets,
+                                  fit=fitter)
+        if fitter.last is not None and fitter.last.stranded:
+            rendered.stranded = fitter.last.fill
+        return rendered
 
     def record(self, page: "Page", data: bytes, pages: int, seconds: float) -> None:
         """Write the PDF, then the publication's state (after its files: a build killed between the two
@@ -307,7 +315,7 @@ class Worker:
             seconds = time.perf_counter() - t0
             self.record(page, rendered.data, rendered.pages, seconds)
             return DocResult(key, "built", seconds, rendered.pages, len(rendered.data), len(page.html.encode()),
-                             page.title, warnings=rendered.warnings)
+                             page.title, warnings=rendered.warnings, stranded=rendered.stranded)
         except BaseException as exc:  # noqa: BLE001 - one document's failure must not stop the others
             if s.render_timeout:
                 _disarm_alarm()
@@ -371,6 +379,16 @@ def make_render_settings(s: Settings, ds) -> RenderSettings:
         public_url=s.public_url,
         narrative_images=frozenset(dataset_images(ds.root)),
     )
+
+
+def over_budget(s: Settings, r: DocResult) -> str:
+    """A sentence when a rendered publication has more pages than its kind's budget (``max_pages_*``), else ``""``."""
+    kind = Doc.from_key(r.key).kind
+    budget = getattr(s, f"max_pages_{kind}", 0)
+    if r.status == "failed" or not budget or r.pages <= budget:
+        return ""
+    return (f"{r.key}: {r.pages} pages, over the budget of {budget} for a {kind} publication (max_pages_{kind}); "
+            "shorten its narrative or its lists, or raise the budget in the config")
 
 
 def _title_of(html: str) -> str:
@@ -467,6 +485,12 @@ def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         results.append(r)
         extra = f"{r.pages} p., {r.seconds:.2f} s" if r.status != "failed" else r.error
         say(f"[{len(results):>{len(str(total))}}/{total}] {r.status:<9} {r.key} ({extra})")
+        over = over_budget(s, r)
+        if over:
+            say(f"warning: {over}")
+        if r.stranded is not None:
+            say(f"warning: {r.key}: its last page is stranded ({r.stranded:.0%} of a page, not a section of its "
+                "own) even at the tightest fit; shorten its last sections or its data note")
 
     # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
     # which must survive to report every document.
