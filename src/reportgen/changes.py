@@ -56,7 +56,7 @@ from typing import Any, Iterable
 import jinja2
 
 from . import atomic, state
-from .aggregate import country_figures, region_figures
+from .aggregate import compute_figures, country_figures, region_figures
 from .errors import ReportgenError
 from .i18n import Formatter, gettext_for, language_name
 from .model import CRITERIA, LANGUAGES, Dataset, Doc, is_missing
@@ -826,8 +826,6 @@ def _load_dataset(folder: Path, which: str):
 
 def diff_report(old_dir: Path, new_dir: Path) -> dict:
     """The changes report (see :func:`reportgen.changes.compare`) from dataset ``old_dir`` to ``new_dir``."""
-    from .aggregate import compute_figures  # here for start-up time: `reportgen diff` only
-
     old_ds = _load_dataset(Path(old_dir), "old")
     new_ds = _load_dataset(Path(new_dir), "new")
     languages = tuple(new_ds.evaluation.languages)

@@ -27,6 +27,7 @@ inputs.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import math
 import re
@@ -62,9 +63,7 @@ def fonts_dir() -> Path:
 @functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """What decides a chart's bytes besides its inputs: this module, matplotlib's version and the fonts."""
-    import hashlib
-
-    import matplotlib
+    import matplotlib  # start-up time: matplotlib loads with the first chart
 
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(matplotlib.__version__.encode())
@@ -79,7 +78,7 @@ def code_version() -> str:
 @functools.lru_cache(maxsize=1)
 def _setup() -> dict:
     """Register the project's fonts (once per process); the rc settings of every chart."""
-    from matplotlib import font_manager
+    from matplotlib import font_manager  # start-up time (matplotlib)
 
     folder = fonts_dir()
     ours = [str(folder / name) for name in FONT_FILES]
@@ -105,7 +104,7 @@ def _setup() -> dict:
 @functools.lru_cache(maxsize=4096)
 def _text_width_pt(text: str) -> float:
     """Width of ``text`` (widest line) in points at FONT_SIZE, in Noto Sans and its fallbacks."""
-    from matplotlib.font_manager import FontProperties, fontManager, get_font
+    from matplotlib.font_manager import FontProperties, fontManager, get_font  # start-up time (matplotlib)
 
     _setup()
     font = get_font(fontManager._find_fonts_by_props(FontProperties(family=FAMILIES)))  # type: ignore[attr-defined]
@@ -139,7 +138,7 @@ def _clean(values: Sequence[float | None]) -> list[float]:
 
 
 def _nice_ticks(top: float, n: int = 4) -> list[float]:
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import MaxNLocator  # start-up time (matplotlib)
 
     if top <= 0:
         return [0.0]
@@ -151,8 +150,8 @@ class _Canvas:
     """A figure drawn in points from its bottom-left corner: no Axes, no ticks, so layout is ours and fast."""
 
     def __init__(self, width_cm: float, height_cm: float):
-        from matplotlib.figure import Figure
-        from matplotlib.transforms import IdentityTransform
+        from matplotlib.figure import Figure  # start-up time (matplotlib)
+        from matplotlib.transforms import IdentityTransform  # start-up time (matplotlib)
 
         self.width = width_cm * 72 / 2.54
         self.height = height_cm * 72 / 2.54
@@ -161,7 +160,7 @@ class _Canvas:
 
     def rects(self, boxes: list[tuple[float, float, float, float]], color: str, edge: str | None = None) -> None:
         """Rectangles (x, y, width, height), one colour; zero-size ones are left out."""
-        from matplotlib.collections import PolyCollection
+        from matplotlib.collections import PolyCollection  # start-up time (matplotlib)
 
         verts = [((x, y), (x + w, y), (x + w, y + h), (x, y + h)) for x, y, w, h in boxes if w > 0 and h > 0]
         if verts:
@@ -171,7 +170,7 @@ class _Canvas:
     def lines(self, segments: list[tuple[tuple[float, float], tuple[float, float]]], color: str, width: float,
               *, behind: bool = False) -> None:  # fmt: skip
         """Straight lines, one colour: above the bars, or ``behind`` them (grid lines)."""
-        from matplotlib.collections import LineCollection
+        from matplotlib.collections import LineCollection  # start-up time (matplotlib)
 
         if segments:
             self.fig.add_artist(LineCollection(segments, colors=color, linewidths=width, transform=self.points,
@@ -181,7 +180,7 @@ class _Canvas:
         self.fig.text(x, y, text, transform=self.points, ha=ha, va=va, fontsize=FONT_SIZE, color=TEXT_COLOR)
 
     def svg(self) -> str:
-        from matplotlib.backends.backend_svg import FigureCanvasSVG
+        from matplotlib.backends.backend_svg import FigureCanvasSVG  # start-up time (matplotlib)
 
         FigureCanvasSVG(self.fig)
         buf = io.StringIO()
@@ -263,7 +262,7 @@ def _draw_stacked(
     width_cm: float,
     height_cm: float,
 ) -> str:
-    import matplotlib
+    import matplotlib  # start-up time (matplotlib)
 
     clean = [(str(label), _clean(values)) for label, values in series]
     for label, values in clean:
@@ -320,7 +319,7 @@ def bars(
     ``MAX_BARS - 1`` keep their bar and the rest make one last bar under that label, with their count. Vertical: categories left to right (e.g. years) under the bars, an axis of
     short amounts on the left, no labels on bars (height 6 cm unless given). NA and negative values count as 0.
     """
-    import matplotlib
+    import matplotlib  # start-up time (matplotlib)
 
     vals = _clean(values)
     n = len(vals)
@@ -373,7 +372,7 @@ def small_bars_by_year(
     """A small by-year bar chart for a country brief: no axis of amounts, every bar labelled with its amount (short
     form, one unit; only the highest when they do not fit), a baseline, and the years below (as many as fit).
     """
-    import matplotlib
+    import matplotlib  # start-up time (matplotlib)
 
     vals = _clean(values)
     if len(years) != len(vals):

@@ -299,7 +299,7 @@ def _xlsx_bytes(
     dataset it takes about half the time of openpyxl's write-only mode. Cells are written by type, never guessed
     from text (no string becomes a number, a formula or a link).
     """
-    import xlsxwriter
+    import xlsxwriter  # start-up time: only the data job writes the workbook
 
     stamp = dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None)
     buffer = io.BytesIO()

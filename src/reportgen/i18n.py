@@ -38,6 +38,7 @@ import functools
 import gettext
 import io
 import re
+import unicodedata
 from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -50,6 +51,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_compact_currency, format_decimal
 
 from .errors import ReportgenError
+from .iso3166 import country_name
 from .model import LANGUAGES, is_missing
 
 #: What money(), percent() and number() print for a missing value.
@@ -178,8 +180,6 @@ class Formatter:
 
     def country(self, code: str) -> str:
         """The CLDR name of an ISO 3166-1 alpha-3 ``code`` (or ``XKX``, Kosovo) in the language."""
-        from .iso3166 import country_name
-
         name = country_name(code, self.lang)
         if name is None:
             raise ReportgenError(
@@ -311,7 +311,5 @@ def language_name(lang: str) -> str:
 
 def collation_key(name: str) -> tuple:
     """Alphabetical order for names with accents (Bénin before Bosnie), case and accents as tie-breakers."""
-    import unicodedata
-
     base = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
     return (base.casefold(), name)

@@ -100,7 +100,7 @@ def _classes(element) -> list[str]:
 
 def _walk(box, tags, classes, ids, one_line, clipped, out: PageLayout, line: int, block: int) -> None:
     """Collect the leaves and line boxes under ``box``, with what their ancestors say (tags, classes, ids)."""
-    from weasyprint.formatting_structure import (
+    from weasyprint.formatting_structure import (  # start-up time (WeasyPrint)
         boxes,  # imported here for start-up time: only a render needs it
     )
 
@@ -140,7 +140,7 @@ def _walk(box, tags, classes, ids, one_line, clipped, out: PageLayout, line: int
 
 def pages(document) -> list[PageLayout]:
     """Every page of a rendered WeasyPrint document, with its content area and what is drawn in it."""
-    from weasyprint.formatting_structure import (
+    from weasyprint.formatting_structure import (  # start-up time (WeasyPrint)
         boxes,  # imported here for start-up time: only a render needs it
     )
 

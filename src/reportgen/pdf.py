@@ -22,8 +22,10 @@ inherit it, so the text inside carries it too).
 
 from __future__ import annotations
 
+import copy
 import ctypes.util
 import hashlib
+import inspect
 import logging
 import os
 from dataclasses import dataclass, field
@@ -32,8 +34,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from . import atomic
+from .deps import css_closure
+from .settings import pdf_variants
 
-VARIANTS = ("pdf/ua-1", "pdf/a-3u")
 KEPT_SCHEMES = ("http", "https", "mailto")
 
 
@@ -44,7 +47,7 @@ def harfbuzz_subset_available() -> bool:
 
 def renderer_fingerprint() -> str:
     """What, besides the HTML and its resources, decides a PDF's bytes: this module, the fetcher and WeasyPrint."""
-    import weasyprint
+    import weasyprint  # start-up time: WeasyPrint loads in render jobs only
 
     h = hashlib.sha256()
     for mod in ("pdf.py", "fetcher.py"):
@@ -132,9 +135,7 @@ _FIND_STYLESHEETS_PARAMS = ["wrapper_element", "device_media_type", "url_fetcher
 def _install_stylesheet_cache() -> bool:
     """Route WeasyPrint's ``find_stylesheets`` through the cache; False when this WeasyPrint is not the expected one."""
     global _ORIGINAL_FIND_STYLESHEETS
-    import inspect
-
-    import weasyprint.css as wcss
+    import weasyprint.css as wcss  # start-up time (WeasyPrint)
 
     if _ORIGINAL_FIND_STYLESHEETS is not None:
         return True
@@ -148,9 +149,7 @@ def _install_stylesheet_cache() -> bool:
 
 def _stylesheet_key(wrapper_element, device_media_type, base_url):
     """What decides the author stylesheets of a document, or None when it cannot be told cheaply (remote URLs)."""
-    from weasyprint.html import element_has_link_type, parse_url
-
-    from .deps import css_closure
+    from weasyprint.html import element_has_link_type, parse_url  # start-up time (WeasyPrint)
 
     elements = []
     files = []
@@ -182,7 +181,6 @@ def _stylesheet_key(wrapper_element, device_media_type, base_url):
 
 def _find_stylesheets(wrapper_element, device_media_type, url_fetcher, base_url, font_config, counter_style,
                       color_profiles, page_rules, layers):
-    import copy
 
     cache = _ACTIVE_CACHE[0]
     args = (wrapper_element, device_media_type, url_fetcher, base_url, font_config, counter_style,
@@ -238,9 +236,7 @@ def _install_lang_tags() -> bool:
     which tests/test_pdf.py notices.
     """
     global _ORIGINAL_BUILD_BOX_TREE
-    import inspect
-
-    from weasyprint.pdf import tags
+    from weasyprint.pdf import tags  # start-up time (WeasyPrint)
 
     if _ORIGINAL_BUILD_BOX_TREE is not None:
         return True
@@ -255,7 +251,7 @@ def _install_lang_tags() -> bool:
 
 def _build_box_tree_with_lang(box, parent, pdf, page_number, nums, annotations, tags):
     """WeasyPrint's builder; the elements it makes for a box whose HTML element has ``lang`` get that ``/Lang``."""
-    import pydyf
+    import pydyf  # start-up time (WeasyPrint's PDF writer)
 
     lang = None
     element = getattr(box, "element", None)
@@ -290,11 +286,12 @@ def render_pdf(html_path: Path, *, output_root: Path, roots: list[Path], variant
     text of the HTML to publish and render instead (see :class:`reportgen.layout.Fitter`: a brief whose last page is
     stranded is rendered again one step tighter); the HTML file is rewritten, so page and PDF stay one.
     """
+    # Start-up time: WeasyPrint (and the fetcher, built on it) load in render jobs only.
     from weasyprint import HTML, Attachment
 
     from .fetcher import ResourceRefused, SafeFetcher
 
-    if variant not in VARIANTS:
+    if variant not in pdf_variants():
         raise ValueError(f"unknown PDF variant {variant!r}")
     if epoch is not None:
         os.environ["SOURCE_DATE_EPOCH"] = str(int(epoch))

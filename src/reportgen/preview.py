@@ -37,10 +37,16 @@ from pathlib import Path
 import jinja2
 
 from . import atomic, state
+from .aggregate import compute_figures
+from .assets import copy_assets
+from .build import record_validation
 from .console import say
 from .errors import Problem, ReportgenError, has_errors, sort_key
 from .model import Doc
+from .plan import plan_documents
 from .settings import PROJECT_ROOT, Settings, source_date_epoch, template_dirs
+from .validate import read_narratives, validate_dataset
+from .worker import Worker
 
 #: Seconds between two looks at the queue while idle or while a PDF renders.
 TICK = 0.02
@@ -108,7 +114,6 @@ def _pdf_main(conn, s: Settings, tmp: str, nice: int) -> None:  # pragma: no cov
     tempfile.tempdir = tmp
     import weasyprint  # noqa: F401 - paid once, before the first document
 
-    from .worker import Worker
 
     worker = Worker(s, {"epoch": 0}, model=(None, None))
     conn.send(("ready",))
@@ -339,7 +344,6 @@ class Engine(threading.Thread):
 
     def apply(self, changes: ChangeSet, *, full: bool) -> None:
         """Bring the model, the templates and the assets up to date with ``changes``, then render the HTML."""
-        from .assets import copy_assets
 
         t0 = time.perf_counter()
         s = self.s
@@ -363,9 +367,6 @@ class Engine(threading.Thread):
 
     def validate(self) -> bool:
         """Validate the whole dataset (the build's validation); True when a new dataset was loaded."""
-        from .aggregate import compute_figures
-        from .build import record_validation
-        from .validate import validate_dataset
 
         result = validate_dataset(self.s.data, max_xlsx_bytes=int(self.s.max_xlsx_mb * 1_000_000))
         self.problems = result.problems
@@ -383,7 +384,6 @@ class Engine(threading.Thread):
 
     def reread_narratives(self) -> bool:
         """Only narrative files changed: read them again (the same checks as validation), keep the figures."""
-        from .validate import read_narratives
 
         result, figures = self.result
         ds = result.dataset
@@ -394,7 +394,6 @@ class Engine(threading.Thread):
         problems = sorted(others + narrative_problems, key=sort_key)
         self.problems = problems
         if has_errors(narrative_problems):
-            from .build import record_validation
 
             record_validation(self.s, problems)
             self.listener.problems("validation", _lines(problems))
@@ -408,8 +407,6 @@ class Engine(threading.Thread):
         return True
 
     def make_worker(self) -> None:
-        from .plan import plan_documents
-        from .worker import Worker
 
         result, figures = self.result
         ds = result.dataset

@@ -13,6 +13,8 @@ import json
 from itertools import groupby
 from pathlib import Path
 
+import yaml
+
 from . import atomic
 from .errors import Problem, sort_key
 from .i18n import gettext_for
@@ -73,8 +75,6 @@ def main_language(data_dir: Path, dataset=None) -> str:
     can be (a dataset with errors), else English."""
     if dataset is not None:
         return dataset.evaluation.languages[0]
-    import yaml
-
     try:
         data = yaml.safe_load((Path(data_dir) / "evaluation.yaml").read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError):  # the validation reports it; the page stays in English

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import importlib.util
 import json
 import os
 import re
@@ -44,6 +45,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import webbrowser
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -291,7 +293,7 @@ class Builder(threading.Thread):
         if proc is None or proc.poll() is not None:
             return
         try:
-            import psutil
+            import psutil  # start-up time: only to stop a build's process tree
 
             jobs = psutil.Process(proc.pid).children(recursive=True)
         except Exception:  # noqa: BLE001 - psutil missing or the process just ended: SIGINT alone will do
@@ -376,7 +378,7 @@ class Watcher(threading.Thread):
         self.log = log
 
     def run(self) -> None:
-        import watchfiles
+        import watchfiles  # start-up time: only once serving
 
         try:
             for changes in watchfiles.watch(*self.folders, watch_filter=self.filter, debounce=DEBOUNCE_MS,
@@ -686,7 +688,7 @@ class Preview:
         self.started = True
         if self.stale or self.stop.is_set():
             return
-        from .preview import Engine, Listener
+        from .preview import Engine, Listener  # start-up time: the engine loads pandas and the templates
 
         listener = Listener(page=self._page, pdf=self._pdf, problems=self._problems, stale=self._stale)
         engine = Engine(self.settings, listener, viewing=self.state.viewing)
@@ -789,8 +791,6 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, open
         builder.start()
         watcher.start()
         if open_browser:
-            import webbrowser
-
             webbrowser.open(url)
         while not stop.wait(0.5):
             pass
@@ -816,6 +816,4 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, open
 
 
 def _has_module(name: str) -> bool:
-    import importlib.util
-
     return importlib.util.find_spec(name) is not None

@@ -92,7 +92,7 @@ class Settings:
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> "Settings":
         """Validate ``values`` against the schema (defaults filled in) and build Settings."""
-        import jsonschema
+        import jsonschema  # start-up time: only where settings are made from values
 
         schema = _schema()
         merged = defaults()

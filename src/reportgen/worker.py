@@ -22,11 +22,16 @@ document's files, so a build killed at any point is completed by running it agai
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
+import multiprocessing as mp
 import os
 import re
+import resource
 import signal
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from html import unescape
 
@@ -57,8 +62,6 @@ def _die_with_parent(parent: int) -> None:
     """Linux: be killed when the render job dies (killed by Snakemake, Ctrl-C), rather than write data files on
     after it, perhaps over those of the next build."""
     try:
-        import ctypes
-
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
@@ -93,8 +96,6 @@ class _DataJob:
     """The data files, written by a forked process (it shares the loaded model) while the documents render."""
 
     def __init__(self, s: Settings, plan: dict):
-        import multiprocessing as mp
-
         ctx = mp.get_context("fork")
         self.recv, send = ctx.Pipe(duplex=False)
         self.process = ctx.Process(target=_data_job_main, args=(s, plan, send, os.getpid()), name="reportgen-data",
@@ -193,7 +194,7 @@ class Worker:
     def font_config(self):
         """One WeasyPrint font configuration per process (made after the fork, never shared between processes)."""
         if self._font_config is None:
-            from weasyprint.text.fonts import FontConfiguration
+            from weasyprint.text.fonts import FontConfiguration  # start-up time (WeasyPrint)
 
             self._font_config = FontConfiguration()
         return self._font_config
@@ -326,7 +327,7 @@ class Worker:
 
     def failed(self, key: str, seconds: float, exc: BaseException) -> DocResult:
         """A document's failure, said so that the user can act; KeyboardInterrupt and SystemExit go on."""
-        from weasyprint.urls import FatalURLFetchingError
+        from weasyprint.urls import FatalURLFetchingError  # start-up time (WeasyPrint)
 
         s = self.s
         # WeasyPrint turns any exception raised while it fetches a resource into FatalURLFetchingError("Error
@@ -420,8 +421,6 @@ _RESERVE_BYTES = 16 * 1024 * 1024
 
 
 def _init_worker(memory_mb: int) -> None:
-    import resource
-
     global _RESERVE
     if memory_mb:
         _RESERVE = bytearray(_RESERVE_BYTES)
@@ -494,9 +493,6 @@ def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
 
     # Always in forked workers, even one: the memory cap (RLIMIT_AS) applies to a worker, never to this process,
     # which must survive to report every document.
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
 
     # At most one document per worker is in flight, so when a worker dies (killed by the kernel for memory,
     # a crash in a C library) the pool's death takes down only the documents being rendered: they are
