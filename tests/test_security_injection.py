@@ -356,7 +356,7 @@ def test_file_names_of_the_dataset_never_reach_a_command(tmp_path):
     files["assets/'; touch PWNED3; '.png"] = "x"
     data = write_dataset(tmp_path / "data", files)
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "1", "-n", "-p",
+        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "1", "-n", "-p", "--quiet", "progress",
          "--config", f"data={data}", f"output={tmp_path / 'out'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -145,7 +145,7 @@ def test_a_time_limit_reached_while_weasyprint_draws_a_chart_is_not_swallowed(ou
     assert not (output.output / "fr" / "countries" / "ALB.pdf").exists()
     # The worker is usable afterwards: no alarm left behind.
     monkeypatch.setattr(svg.SVG, "draw", original)
-    assert worker.render("fr/countries/XKX").status == "built"
+    assert w.render("fr/countries/XKX").status == "built"
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -230,8 +230,8 @@ def test_inputs_over_their_size_caps_are_refused_unread_naming_each_file(tmp_pat
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
     lines = proc.stderr.splitlines()
     for name in ("evaluation.yaml", "narrative/fr/synthesis.md", "actions.xlsx", "indicators.csv"):
-        assert any(l.startswith(f"{name}: ") and "over the limit" in l for l in lines), (name, proc.stderr[-3000:])
-    assert any(l.startswith("ratings.xlsx: ") for l in lines), proc.stderr[-3000:]
+        assert any(l.startswith(f"error: {name}: ") and "over the limit" in l for l in lines), (name, proc.stderr[-3000:])
+    assert any(l.startswith("error: ratings.xlsx: ") for l in lines), proc.stderr[-3000:]
     assert lines[-1].startswith(f"ERROR: {data}: ") and "fix them and validate again" in lines[-1]
 
 
@@ -247,4 +247,4 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path):
     assert time.monotonic() - started < 30
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
-    assert any(l.startswith("evaluation.yaml") for l in proc.stderr.splitlines()), proc.stderr[-2000:]
+    assert any(l.startswith("error: evaluation.yaml") for l in proc.stderr.splitlines()), proc.stderr[-2000:]

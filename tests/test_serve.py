@@ -423,7 +423,7 @@ def test_serve_end_to_end(tmp_path, tiny_dataset_files, write_dataset):
                            encoding="utf-8")
         st = srv.wait(lambda s: s["state"] == "failed", "the failed build", deadline)
         assert st["failure"] == "validation"
-        assert any(p.startswith("actions.csv:2: committed") and "abc" in p for p in st["problems"]), st
+        assert any(p.startswith("error: actions.csv:2: committed") and "abc" in p for p in st["problems"]), st
         status, page = srv.get("/en/countries/NGA.html")
         assert status == 200
         assert 'id="reportgen-problems"' in page and "actions.csv:2: committed" in page

@@ -35,11 +35,11 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from html import unescape
 
-from . import atomic, charts, layout, pdf, state
+from . import atomic, charts, context, layout, pdf, state
 from .aggregate import data_tables, slice_tables
 from .assets import dataset_images
 from .console import say
-from .context import RenderSettings, build_context, set_chart_store
+from .context import RenderSettings, set_chart_store
 from .deps import dependencies_digest, html_dependencies
 from .errors import ReportgenError
 from .export import tables_to_csv_bytes
@@ -246,8 +246,8 @@ class Worker:
         state it writes is the one a build would write."""
         s = self.s
         html_path = s.output / f"{doc.stem}.html"
-        context = build_context(doc, self.ds, self.figures, settings=self.render_settings())
-        html = render_html(doc, context, self.env(doc.lang))
+        ctx = context.build_context(doc, self.ds, self.figures, settings=self.render_settings())
+        html = render_html(doc, ctx, self.env(doc.lang))
         attachments = self.attachments(doc)
         deps = html_dependencies(html, html_path)
         h = hashlib.sha256()
