@@ -422,8 +422,12 @@ def test_brief_then_build_keeps_every_publication_in_the_index():
         # The brief invalidated the workflow's stage results: the next build runs its stages again.
         assert not state.plan_path(machine.out).exists()
         machine.build()
-        index = (machine.out / "index.html").read_text(encoding="utf-8")
-        assert "en/countries/NGA.pdf" in index and "fr/countries/NGA.pdf" in index
+        # Each language's index lists its publications; the site's entry page links both languages.
+        for lang in ("en", "fr"):
+            index = (machine.out / lang / "index.html").read_text(encoding="utf-8")
+            assert 'href="countries/NGA.pdf"' in index, lang
+        entry = (machine.out / "index.html").read_text(encoding="utf-8")
+        assert 'href="en/index.html"' in entry and 'href="fr/index.html"' in entry
         again = machine.snakemake()
         assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
     finally:
