@@ -373,10 +373,12 @@ def test_serve_end_to_end(tmp_path, tiny_dataset_files, write_dataset):
         st = srv.wait(lambda s: s["build"] >= 1, "the first build", deadline)
         assert st["state"] == "ok", st
 
-        status, index = srv.get("/")
+        status, entry = srv.get("/")  # the site's entry page links each language's index (issue 15)
+        assert status == 200 and "data-reportgen-live" in entry and "en/index.html" in entry  # serve --languages en
+        status, index = srv.get("/en/index.html")
         assert status == 200 and "data-reportgen-live" in index and "countries/NGA.html" in index
         status, page = srv.get("/en/countries/NGA.html")
-        assert status == 200 and "Appui à l'agence nationale NAPTIP" in unescape(page)
+        assert status == 200 and "Appui à l’agence nationale NAPTIP" in unescape(page)  # a French part, French ’
         assert "data-reportgen-live" in page
         assert "data-reportgen-live" not in (out / "en" / "countries" / "NGA.html").read_text()
         status, _ = srv.get("/en/countries/NGA.pdf")
@@ -386,7 +388,9 @@ def test_serve_end_to_end(tmp_path, tiny_dataset_files, write_dataset):
 
         def listen() -> None:  # a browser tab's event stream
             try:
-                with urllib.request.urlopen(srv.url + EVENTS_PATH.lstrip("/"), timeout=60) as r:
+                # The tab says which page it shows: the server reloads the pages that are open.
+                with urllib.request.urlopen(srv.url + EVENTS_PATH.lstrip("/") + "?page=/en/countries/NGA.html",
+                                            timeout=60) as r:
                     for raw in r:
                         line = raw.decode().strip()
                         if line.startswith("event: "):
