@@ -113,22 +113,29 @@ _JS = r"""
 """
 
 
-def visible_text(page: Path, width: int = 1280) -> list[dict]:
-    """Runs of visible text of ``page`` as Chromium lays it out: ``{lang, text, where}`` (CSS content included)."""
-    copy = page.with_name(page.stem + ".text-check.html")
-    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{_JS}</script></body>"),
+def _chromium_report(page: Path, script: str, report_id: str, width: int, suffix: str):
+    """Run ``script`` in ``page`` laid out by headless Chromium ``width`` px wide; the JSON it writes into
+    ``<pre id=report_id>``. The copy of the page and Chromium's profile are removed afterwards."""
+    copy = page.with_name(page.stem + suffix)
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{script}</script></body>"),
                     encoding="utf-8")
     try:
-        dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--no-first-run", f"--user-data-dir={tempfile.mkdtemp(prefix='reportgen-chromium-')}",
-                              f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-                              copy.resolve().as_uri()], capture_output=True, text=True, timeout=180).stdout
+        with tempfile.TemporaryDirectory(prefix="reportgen-chromium-") as profile:
+            dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                  "--no-first-run", f"--user-data-dir={profile}",
+                                  f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
+                                  copy.resolve().as_uri()], capture_output=True, text=True, timeout=180).stdout
     finally:
         copy.unlink()
-    found = re.search(r'<pre id="visible-text">(.*?)</pre>', dom, re.S)
-    assert found, f"Chromium did not report the text of {page}"
+    found = re.search(rf'<pre id="{report_id}">(.*?)</pre>', dom, re.S)
+    assert found, f"Chromium did not report on {page}"
     return json.loads(html_module.unescape(found.group(1)))
+
+
+def visible_text(page: Path, width: int = 1280) -> list[dict]:
+    """Runs of visible text of ``page`` as Chromium lays it out: ``{lang, text, where}`` (CSS content included)."""
+    return _chromium_report(page, _JS, "visible-text", width, ".text-check.html")
 
 
 def typography_problems(segments: list[dict]) -> list[str]:
@@ -328,20 +335,7 @@ _BROKEN_WORDS_JS = r"""
 
 def broken_words(page: Path, width: int) -> list[str]:
     """Words of table cells that Chromium, ``width`` px wide, lays out over more than one line."""
-    copy = page.with_name(page.stem + ".words-check.html")
-    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{_BROKEN_WORDS_JS}</script></body>"),
-                    encoding="utf-8")
-    try:
-        dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--no-first-run", f"--user-data-dir={tempfile.mkdtemp(prefix='reportgen-chromium-')}",
-                              f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-                              copy.resolve().as_uri()], capture_output=True, text=True, timeout=180).stdout
-    finally:
-        copy.unlink()
-    found = re.search(r'<pre id="broken-words">(.*?)</pre>', dom, re.S)
-    assert found, f"Chromium did not report on {page}"
-    return json.loads(html_module.unescape(found.group(1)))
+    return _chromium_report(page, _BROKEN_WORDS_JS, "broken-words", width, ".words-check.html")
 
 
 @pytest.mark.browser
