@@ -95,7 +95,9 @@ def snakemake(data: Path, out: Path, cores: int, log: Path, *, sample_memory: bo
             rc, peak = proc.wait(), 0
     elapsed = time.perf_counter() - t0
     if rc != 0:
-        raise SystemExit(f"build failed (exit {rc}); see {log}")
+        # The log lives in the benchmark's temporary folder, removed on exit: print its end now.
+        tail = Path(log).read_text(encoding="utf-8", errors="replace").splitlines()[-40:]
+        raise SystemExit(f"build failed (exit {rc}); the end of its log ({log}):\n" + "\n".join(tail))
     return elapsed, peak
 
 
