@@ -321,6 +321,41 @@ def test_snapshot_of_the_tiny_dataset(tiny_dataset_dir):
     assert snapshot(ds, figures, ("fr", "en")) == s
 
 
+def test_the_report_labels_figures_and_columns_in_the_page_language(tiny_dataset_dir):
+    """Figure labels are messages translated into the report's language (the evaluation's main one), with names,
+    themes, channels and criteria from the dataset in the publication's language; a snapshot of an older version
+    (English labels only) shows its labels marked as English."""
+    ds = load(tiny_dataset_dir)
+    figures = compute_figures(ds)
+    old = snapshot(ds, figures, ("fr", "en"))
+    for p in old["publications"].values():
+        for f in p["figures"]:
+            f["value"] = (f["value"] or 0) + 1 if f["kind"] == "count" else f["value"]
+            f["text"] = f["text"] + "x"
+    old["publications"]["fr/countries/NGA"]["actions"]["A-001"]["partner"] = "OIM"
+    new = snapshot(ds, figures, ("fr", "en"))
+    region = {f["id"]: f for f in new["publications"]["fr/regions/west-africa"]["figures"]}
+    assert region["country.NGA.committed"]["label"] == "committed, Nigeria (NGA)"  # changes.json: English
+    soup = BeautifulSoup(render_changes_html(compare(old, new), lang="fr"), "html.parser")
+    rows = {tr.th.get_text(" ", strip=True): tr.th.get("lang") for sec in soup.find_all("section")
+            for tr in sec.select("tbody tr")}
+    assert "total engagé" in rows and "engagé, Nigeria (NGA)" in rows and "rang parmi les pays" in rows
+    assert "note moyenne, pertinence" in {k.lower() for k in rows}
+    assert all(lang is None for lang in rows.values())  # in the page's language: no lang="en" island
+    nga = soup.find("section", attrs={"aria-labelledby": "p-fr-countries-NGA"})
+    assert [td.get_text() for td in nga.select("table")[-1].select("tbody td")][:2] == ["partenaire", "OIM"]
+    en_page = BeautifulSoup(render_changes_html(compare(old, new), lang="en"), "html.parser")
+    assert "committed, Nigeria (NGA)" in en_page.get_text()
+    # an older snapshot's figures have an English label only: shown as is, marked English
+    legacy = {f["id"]: {k: v for k, v in f.items() if k not in ("msg", "args")} for f in region.values()}
+    old_pub = old["publications"]["fr/regions/west-africa"]
+    old_pub["figures"] = [f for f in old_pub["figures"] if f["id"] != "country.NGA.actions"]
+    new["publications"]["fr/regions/west-africa"]["figures"] = list(legacy.values())
+    soup = BeautifulSoup(render_changes_html(compare(old, new), lang="fr"), "html.parser")
+    th = [t for t in soup.select("section tbody th") if t.get_text() == "actions, Nigeria (NGA)"]
+    assert th and th[0]["lang"] == "en"
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Build history: update_changes
 # ----------------------------------------------------------------------------------------------------------------

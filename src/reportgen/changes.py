@@ -59,7 +59,7 @@ from . import atomic, state
 from .aggregate import compute_figures, country_figures, region_figures
 from .errors import ReportgenError
 from .i18n import Formatter, gettext_for, language_name
-from .model import CRITERIA, LANGUAGES, Dataset, Doc, is_missing
+from .model import LANGUAGES, Dataset, Doc, is_missing
 from .plan import plan_documents
 from .render import make_environment, render_template
 from .settings import templates_root
@@ -116,36 +116,46 @@ def _plain(value: Any) -> float | int | None:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction (babel.cfg); translated where it is shown (changes.html.j2)."""
+    return message
+
+
 class _FigureList:
-    """Collects a publication's figures, in reading order, each formatted for its language."""
+    """Collects a publication's figures, in reading order, each formatted for its language.
+
+    Each figure's label is a message (``msg``, marked with :func:`N_`) and its arguments (``args``: names already in
+    the publication's language); ``label`` is the message in English, as ``changes.json`` and ``reportgen diff``
+    print it, and ``changes.html`` shows the message translated into the page's language."""
 
     def __init__(self, lang: str, currency: str):
         self.fmt = _formatter(lang, currency)
         self.items: list[dict[str, Any]] = []
 
-    def _add(self, fid: str, label: str, kind: str, value: Any, text: str) -> None:
-        self.items.append({"id": fid, "label": label, "kind": kind, "value": value, "text": text})
+    def _add(self, fid: str, msg: str, args: dict[str, str], kind: str, value: Any, text: str) -> None:
+        self.items.append({"id": fid, "label": msg % args, "msg": msg, "args": args, "kind": kind, "value": value,
+                           "text": text})
 
-    def money(self, fid: str, label: str, value: Any) -> None:
+    def money(self, fid: str, msg: str, value: Any, **args: str) -> None:
         v = _plain(value)
-        self._add(fid, label, "money", v, self.fmt.money(None if v is None else float(v)))
+        self._add(fid, msg, args, "money", v, self.fmt.money(None if v is None else float(v)))
 
-    def count(self, fid: str, label: str, value: Any) -> None:
+    def count(self, fid: str, msg: str, value: Any, **args: str) -> None:
         v = _plain(value)
-        self._add(fid, label, "count", v, "–" if v is None else self.fmt.number(int(v), 0))
+        self._add(fid, msg, args, "count", v, "–" if v is None else self.fmt.number(int(v), 0))
 
-    def share(self, fid: str, label: str, value: Any) -> None:
+    def share(self, fid: str, msg: str, value: Any, **args: str) -> None:
         v = _plain(value)
-        self._add(fid, label, "share", v, self.fmt.percent(None if v is None else float(v), SHARE_DIGITS))
+        self._add(fid, msg, args, "share", v, self.fmt.percent(None if v is None else float(v), SHARE_DIGITS))
 
-    def rank(self, fid: str, label: str, rank: Any, of: int) -> None:
+    def rank(self, fid: str, msg: str, rank: Any, of: int) -> None:
         v = _plain(rank)
         text = "–" if v is None else f"{int(v)} / {int(of)}"
-        self._add(fid, label, "rank", v, text)
+        self._add(fid, msg, {}, "rank", v, text)
 
-    def mean(self, fid: str, label: str, value: Any) -> None:
+    def mean(self, fid: str, msg: str, value: Any, **args: str) -> None:
         v = _plain(value)
-        self._add(fid, label, "mean", v, "–" if v is None else self.fmt.number(float(v), MEAN_DIGITS))
+        self._add(fid, msg, args, "mean", v, "–" if v is None else self.fmt.number(float(v), MEAN_DIGITS))
 
 
 class _Lookup:
@@ -219,37 +229,50 @@ def _narrative(ds: Dataset, doc: Doc) -> dict[str, str] | None:
     return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "text": text}
 
 
+def _term_labels(terms, lang: str) -> dict[str, str]:
+    """code -> label in ``lang`` of a vocabulary (themes, channels, criteria); the code when it has none."""
+    return {t.code: t.label.get(lang) or t.code for t in terms}
+
+
 def _synthesis_figures(ds: Dataset, figures, lang: str, look: _Lookup) -> list[dict]:
-    f = _FigureList(lang, ds.evaluation.currency)
+    ev = ds.evaluation
+    f = _FigureList(lang, ev.currency)
     t = figures.totals
-    f.money("total.committed", "total committed", t.committed)
-    f.count("total.actions", "actions", t.actions)
-    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
-    f.count("total.countries", "countries", t.countries)
-    f.count("total.regions", "regions", t.regions)
+    f.money("total.committed", N_("total committed"), t.committed)
+    f.count("total.actions", N_("actions"), t.actions)
+    f.count("total.actions_without_amount", N_("actions without reported amount"), t.actions_without_amount)
+    f.count("total.countries", N_("countries"), t.countries)
+    f.count("total.regions", N_("regions"), t.regions)
     for row in figures.by_year.itertuples(index=False):
-        f.money(f"year.{row.year}.committed", f"committed in {row.year}", row.committed)
-        f.count(f"year.{row.year}.actions", f"actions in {row.year}", row.actions)
+        f.money(f"year.{row.year}.committed", N_("committed in %(year)s"), row.committed, year=str(row.year))
+        f.count(f"year.{row.year}.actions", N_("actions in %(year)s"), row.actions, year=str(row.year))
+    channels = _term_labels(ev.channels, lang)
     for row in figures.by_channel.itertuples(index=False):
-        f.money(f"channel.{row.channel}.committed", f"committed, {row.channel} channel", row.committed)
-        f.share(f"channel.{row.channel}.share", f"share of the total, {row.channel} channel", row.share)
+        channel = channels.get(str(row.channel), str(row.channel))
+        f.money(f"channel.{row.channel}.committed", N_("committed, channel %(channel)s"), row.committed,
+                channel=channel)
+        f.share(f"channel.{row.channel}.share", N_("share of the total, channel %(channel)s"), row.share,
+                channel=channel)
     region_names = look.names("region", lang)
     for row in figures.by_region.itertuples(index=False):
         name = _label_name(row.region, region_names)
-        f.money(f"region.{row.region}.committed", f"committed, region {name}", row.committed)
-        f.count(f"region.{row.region}.actions", f"actions, region {name}", row.actions)
-        f.share(f"region.{row.region}.share", f"share of the total, region {name}", row.share)
+        f.money(f"region.{row.region}.committed", N_("committed, region %(name)s"), row.committed, name=name)
+        f.count(f"region.{row.region}.actions", N_("actions, region %(name)s"), row.actions, name=name)
+        f.share(f"region.{row.region}.share", N_("share of the total, region %(name)s"), row.share, name=name)
+    themes = _term_labels(ev.themes, lang)
     for row in figures.by_theme.itertuples(index=False):
-        f.money(f"theme.{row.theme}.committed", f"committed, theme {row.theme}", row.committed)
-    _ratings(f, figures.ratings)
+        f.money(f"theme.{row.theme}.committed", N_("committed, theme %(theme)s"), row.committed,
+                theme=themes.get(str(row.theme), str(row.theme)))
+    _ratings(f, figures.ratings, ev, lang)
     return f.items
 
 
-def _ratings(f: _FigureList, ratings) -> None:
+def _ratings(f: _FigureList, ratings, ev, lang: str) -> None:
+    """The mean rating of each of the evaluation's criteria, in the vocabulary's order."""
     means = {str(c): m for c, m in _rows(ratings, "criterion", "mean")}
-    for criterion in CRITERIA:
+    for criterion, label in _term_labels(ev.criteria, lang).items():
         if criterion in means:
-            f.mean(f"rating.{criterion}.mean", f"mean rating, {criterion}", means[criterion])
+            f.mean(f"rating.{criterion}.mean", N_("mean rating, %(criterion)s"), means[criterion], criterion=label)
 
 
 def _label_name(code: str, names: dict[str, str]) -> str:
@@ -266,20 +289,20 @@ def _region_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) -
     sf = look.scope(figures, "region", code)
     f = _FigureList(lang, ds.evaluation.currency)
     t = sf.totals
-    f.money("total.committed", "total committed", t.committed)
-    f.count("total.actions", "actions", t.actions)
-    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
-    f.count("total.countries", "countries", t.countries)
-    f.share("share", "share of the evaluation's total", sf.share)
-    f.rank("rank", "rank among regions", sf.rank, sf.of)
+    f.money("total.committed", N_("total committed"), t.committed)
+    f.count("total.actions", N_("actions"), t.actions)
+    f.count("total.actions_without_amount", N_("actions without reported amount"), t.actions_without_amount)
+    f.count("total.countries", N_("countries"), t.countries)
+    f.share("share", N_("share of the evaluation's total"), sf.share)
+    f.rank("rank", N_("rank among regions"), sf.rank, sf.of)
     for year, committed in _rows(sf.by_year, "year", "committed"):
-        f.money(f"year.{year}.committed", f"committed in {year}", committed)
+        f.money(f"year.{year}.committed", N_("committed in %(year)s"), committed, year=str(year))
     country_names = look.names("country", lang)
     if sf.countries is not None:
         for country, committed, actions in _rows(sf.countries, "country", "committed", "actions"):
             name = _label_name(country, country_names)
-            f.money(f"country.{country}.committed", f"committed, {name}", committed)
-            f.count(f"country.{country}.actions", f"actions, {name}", actions)
+            f.money(f"country.{country}.committed", N_("committed, %(name)s"), committed, name=name)
+            f.count(f"country.{country}.actions", N_("actions, %(name)s"), actions, name=name)
     return f.items
 
 
@@ -287,21 +310,21 @@ def _country_figures(ds: Dataset, figures, lang: str, code: str, look: _Lookup) 
     sf = look.scope(figures, "country", code)
     f = _FigureList(lang, ds.evaluation.currency)
     t = sf.totals
-    f.money("total.committed", "total committed", t.committed)
-    f.count("total.actions", "actions", t.actions)
-    f.count("total.actions_without_amount", "actions without reported amount", t.actions_without_amount)
-    f.share("share", "share of the evaluation's total", sf.share)
-    f.rank("rank", "rank among countries", sf.rank, sf.of)
+    f.money("total.committed", N_("total committed"), t.committed)
+    f.count("total.actions", N_("actions"), t.actions)
+    f.count("total.actions_without_amount", N_("actions without reported amount"), t.actions_without_amount)
+    f.share("share", N_("share of the evaluation's total"), sf.share)
+    f.rank("rank", N_("rank among countries"), sf.rank, sf.of)
     for year, committed in _rows(sf.by_year, "year", "committed"):
-        f.money(f"year.{year}.committed", f"committed in {year}", committed)
-    _ratings(f, sf.ratings)
+        f.money(f"year.{year}.committed", N_("committed in %(year)s"), committed, year=str(year))
+    _ratings(f, sf.ratings, ds.evaluation, lang)
     return f.items
 
 
 #: The columns of a country brief's actions table, as recorded in its snapshot (raw values, any language).
 ACTION_FIELDS = ("year", "title", "partner", "channel", "themes", "committed")
-ACTION_FIELD_LABELS = {"year": "year", "title": "title", "partner": "partner", "channel": "channel",
-                       "themes": "themes", "committed": "amount committed"}
+ACTION_FIELD_LABELS = {"year": N_("year"), "title": N_("title"), "partner": N_("partner"), "channel": N_("channel"),
+                       "themes": N_("themes"), "committed": N_("amount committed")}
 
 
 def _actions(frame) -> dict[str, dict[str, Any]]:
@@ -420,6 +443,15 @@ def _difference(kind: str, old: Any, new: Any, lang: str, currency: str) -> dict
     return {"value": value, "text": _signed(float(shown), text)}
 
 
+def _label(f: dict) -> dict[str, Any]:
+    """A figure's label: in English (``label``) and as a message to translate with its arguments (``msg``,
+    ``args``) when the snapshot has them (a snapshot of an older version has only the English label)."""
+    out: dict[str, Any] = {"label": f["label"]}
+    if "msg" in f:
+        out.update(msg=f["msg"], args=f.get("args", {}))
+    return out
+
+
 def _compare_figures(old: list[dict], new: list[dict], lang: str, currency: str) -> list[dict]:
     """Figures whose printed text changed, appeared or disappeared, in the new publication's order."""
     old_by_id = {f["id"]: f for f in old}
@@ -433,11 +465,11 @@ def _compare_figures(old: list[dict], new: list[dict], lang: str, currency: str)
         o = old_by_id.get(f["id"])
         if o is not None and o["text"] == f["text"]:
             continue
-        out.append({"id": f["id"], "label": f["label"], "kind": f["kind"], "old": side(o), "new": side(f),
+        out.append({"id": f["id"], **_label(f), "kind": f["kind"], "old": side(o), "new": side(f),
                     "difference": _difference(f["kind"], o["value"] if o else None, f["value"], lang, currency)})
     for o in old:
         if o["id"] not in new_ids:
-            out.append({"id": o["id"], "label": o["label"], "kind": o["kind"], "old": side(o), "new": None,
+            out.append({"id": o["id"], **_label(o), "kind": o["kind"], "old": side(o), "new": None,
                         "difference": None})
     return out
 
@@ -690,6 +722,13 @@ def _anchor(key: str) -> str:
     return "p-" + re.sub(r"[^A-Za-z0-9-]", "-", key)
 
 
+def _figure_label(f: dict, _) -> dict[str, str]:
+    """A figure's label in the page's language (``lang`` empty) or its English label (``lang`` "en")."""
+    if "msg" in f:
+        return {"text": _(f["msg"]) % f.get("args", {}), "lang": ""}
+    return {"text": f["label"], "lang": "en"}
+
+
 def changes_context(report: Report, lang: str, *, stylesheet: str | None = None, link_publications: bool = False,
                     heading: str = "") -> dict:
     """What ``changes.html.j2`` receives (see docs/templates.md, "changes")."""
@@ -701,8 +740,9 @@ def changes_context(report: Report, lang: str, *, stylesheet: str | None = None,
         "lang": lang, "kind": "changes", "code": "", "root": Verbatim(""), "stylesheet": Verbatim(stylesheet or ""),
         "doc_title": title, "running_title": title, "series": "", "description": title,
         "evaluation": {"commissioner": ""}, "links": {"languages": []},
-        # The report's figure and column labels are written in English (they are also changes.json's).
-        "labels_lang": "en",
+        # Figure labels are translated from their message (msg, args); a figure of an older snapshot has only an
+        # English label, marked as such.
+        "figure_label": lambda f: _figure_label(f, _),
         "report": report, "link_publications": link_publications, "heading": heading, "minus": MINUS,
         "languages": ", ".join(language_name(code) for code in report.get("languages", [])),
         "status": {"changed": _("changed"), "added": _("added"), "removed": _("removed")},

@@ -118,7 +118,8 @@ def _footnote_ref(self, tokens, idx, options, env) -> str:
     n = tokens[idx].meta["id"] + 1
     ident = _note_id(tokens, idx, env)
     base = f"-{env['docId']}-{n}"
-    label = escape(env["_"]("Note %(number)s") % {"number": n})
+    _ = env["_"]  # the page's gettext (named _ so that babel.cfg's extraction finds the message)
+    label = escape(_("Note %(number)s") % {"number": n})
     call = (f'<sup class="footnote-ref"><a href="#fn{base}" id="fnref{ident}" aria-label="{label}">{n}</a></sup>')
     # The note itself, for print, after its first call (filled in by render_markdown).
     return call + (f"<!--footnote{base}-->" if tokens[idx].meta.get("subId", 0) == 0 else "")
@@ -138,7 +139,8 @@ def _footnote_open(self, tokens, idx, options, env) -> str:
 
 def _footnote_anchor(self, tokens, idx, options, env) -> str:
     n = tokens[idx].meta["id"] + 1
-    label = escape(env["_"]("Back to the call of note %(number)s") % {"number": n})
+    _ = env["_"]
+    label = escape(_("Back to the call of note %(number)s") % {"number": n})
     return f' <a href="#fnref{_note_id(tokens, idx, env)}" class="footnote-backref" aria-label="{label}">↩\ufe0e</a>'
 
 
