@@ -20,7 +20,7 @@ NARRATIVE_PARAGRAPH = ("Les autorités ont renforcé la coordination entre les s
                        "protection sociale, avec l'appui des partenaires internationaux et des organisations de la "
                        "société civile présentes dans le pays. ") * 4
 
-CASES = ("long-names", "huge-amounts", "unreported", "empty", "one-action", "many", "long-narrative")
+CASES = ("long-names", "huge-amounts", "nine-digits", "unreported", "empty", "one-action", "many", "long-narrative")
 
 _ACTION_FIELDS = ["action_id", "title", "country", "region", "channel", "instrument", "partner", "pillars", "year",
                   "committed", "disbursed"]
@@ -53,6 +53,13 @@ def dataset(case: str) -> dict[str, str]:
                                                             f"{LONG},{UNBREAKABLE}")
     elif case == "huge-amounts":
         amounts = ["0.01", "1000000000000", "999999999999.99", "0.5", "", "123456789012", "7", "1000000000000"]
+        for a, amount in zip(actions, amounts):
+            a["committed"] = amount
+            a["disbursed"] = ""
+    elif case == "nine-digits":
+        # the longest amounts the templates' fixed column widths hold (reportgen.render.TABLE_AMOUNT_CHARS): an
+        # action of 900 million in a country's table, totals up to 996 666 653 € in the synthesis's tables
+        amounts = ["900000000", "12345678", "23456789", "34567890", "", "9876543", "8765432", "7654321"]
         for a, amount in zip(actions, amounts):
             a["committed"] = amount
             a["disbursed"] = ""

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -483,34 +482,19 @@ def test_every_page_is_valid_html(tree):
     assert run.returncode == 0, run.stderr[-4000:]
 
 
-def axe_violations(page: Path) -> list[dict]:
-    """axe-core's WCAG 2.0/2.1 A and AA violations of ``page``, run in headless Chromium on a copy beside it."""
-    import html as html_module
-    import json
+def axe_violations(pages: list[Path]) -> dict[Path, list[dict]]:
+    """page -> axe-core's WCAG 2.0/2.1 A and AA violations, every page in one headless Chromium (tests/chromium.py)."""
+    import chromium
 
     script = (
-        "<script>" + AXE.read_text(encoding="utf-8") + "</script><script>"
+        AXE.read_text(encoding="utf-8") + ";\n"
         "axe.run(document,{runOnly:{type:'tag',values:['wcag2a','wcag2aa','wcag21a','wcag21aa']}})"
         ".then(function(r){var e=document.createElement('pre');e.id='axe-results';"
         "e.textContent=JSON.stringify(r.violations.map(function(v){return {id:v.id,impact:v.impact,"
         "nodes:v.nodes.slice(0,3).map(function(n){return n.target.join(' ')})}}));"
-        "document.body.appendChild(e);});</script>"
+        "document.body.appendChild(e);});"
     )
-    copy = page.with_name(page.stem + ".axe-check.html")
-    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", script + "</body>"), encoding="utf-8")
-    profile = tempfile.mkdtemp(prefix="reportgen-chromium-")  # removed below: nothing left in the temporary folder
-    try:
-        dom = subprocess.run(["chromium", "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                              "--no-first-run", "--disable-quic", f"--user-data-dir={profile}",
-                              "--virtual-time-budget=20000", "--dump-dom", copy.resolve().as_uri()],
-                             capture_output=True, text=True, timeout=180).stdout
-    finally:
-        copy.unlink()
-        shutil.rmtree(profile, ignore_errors=True)
-    found = re.search(r'<pre id="axe-results">(.*?)</pre>', dom, re.S)
-    assert found, f"axe-core did not report on {page}"
-    return json.loads(html_module.unescape(found.group(1)))
+    return chromium.reports(pages, script, "axe-results")
 
 
 @pytest.mark.browser
@@ -521,5 +505,5 @@ def test_pages_pass_axe_core_wcag_aa(tree):
     sample = ["index.html", "fr/index.html", "en/index.html", "validation.html", "changes.html",
               "fr/synthesis.html", "en/synthesis.html", "fr/regions/see.html",
               "en/countries/NGA.html", "fr/countries/XKX.html"]
-    problems = {name: v for name in sample if (v := axe_violations(out / name))}
+    problems = {p.relative_to(out).as_posix(): v for p, v in axe_violations([out / n for n in sample]).items() if v}
     assert not problems, problems

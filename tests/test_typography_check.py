@@ -5,18 +5,15 @@ in HTML and with ``/Lang`` on the matching structure elements of the tagged PDF.
 
 from __future__ import annotations
 
-import html as html_module
 import io
 import json
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import pikepdf
 import pytest
 from bs4 import BeautifulSoup
+import chromium
 from datasets import TINY_DATASET, write_dataset
 from pdftext import language_parts, marked_text
 from typocheck import CHECKERS, english_violations, french_violations
@@ -76,7 +73,7 @@ def test_english_checker(bad, good):
 
 # --- visible text of the HTML pages, in Chromium -------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium")
+CHROMIUM = chromium.CHROMIUM
 _JS = r"""
 (function(){
   var segs = [], cur = null;
@@ -113,29 +110,9 @@ _JS = r"""
 """
 
 
-def _chromium_report(page: Path, script: str, report_id: str, width: int, suffix: str):
-    """Run ``script`` in ``page`` laid out by headless Chromium ``width`` px wide; the JSON it writes into
-    ``<pre id=report_id>``. The copy of the page and Chromium's profile are removed afterwards."""
-    copy = page.with_name(page.stem + suffix)
-    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", f"<script>{script}</script></body>"),
-                    encoding="utf-8")
-    try:
-        with tempfile.TemporaryDirectory(prefix="reportgen-chromium-") as profile:
-            dom = subprocess.run([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                  "--no-first-run", f"--user-data-dir={profile}",
-                                  f"--window-size={width},900", "--virtual-time-budget=5000", "--dump-dom",
-                                  copy.resolve().as_uri()], capture_output=True, text=True, timeout=180).stdout
-    finally:
-        copy.unlink()
-    found = re.search(rf'<pre id="{report_id}">(.*?)</pre>', dom, re.S)
-    assert found, f"Chromium did not report on {page}"
-    return json.loads(html_module.unescape(found.group(1)))
-
-
-def visible_text(page: Path, width: int = 1280) -> list[dict]:
-    """Runs of visible text of ``page`` as Chromium lays it out: ``{lang, text, where}`` (CSS content included)."""
-    return _chromium_report(page, _JS, "visible-text", width, ".text-check.html")
+def visible_texts(pages: list[Path], width: int = 1280) -> dict[Path, list[dict]]:
+    """page -> runs of visible text as Chromium lays it out: ``{lang, text, where}`` (CSS content included)."""
+    return chromium.reports(pages, _JS, "visible-text", width)
 
 
 def typography_problems(segments: list[dict]) -> list[str]:
@@ -190,8 +167,8 @@ def test_typography_of_every_page_in_its_parts_languages(site, width):
     if not CHROMIUM:
         pytest.fail("needs chromium (bash .ci/setup --test)")
     problems = {}
-    for page in all_pages(site["out"]):
-        found = typography_problems(visible_text(page, width))
+    for page, segments in visible_texts(all_pages(site["out"]), width).items():
+        found = typography_problems(segments)
         if found:
             problems[page.relative_to(site["out"]).as_posix()] = found[:8]
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)
@@ -333,9 +310,9 @@ _BROKEN_WORDS_JS = r"""
 """
 
 
-def broken_words(page: Path, width: int) -> list[str]:
-    """Words of table cells that Chromium, ``width`` px wide, lays out over more than one line."""
-    return _chromium_report(page, _BROKEN_WORDS_JS, "broken-words", width, ".words-check.html")
+def broken_words(pages: list[Path], width: int) -> dict[Path, list[str]]:
+    """page -> words of table cells that Chromium, ``width`` px wide, lays out over more than one line."""
+    return chromium.reports(pages, _BROKEN_WORDS_JS, "broken-words", width)
 
 
 @pytest.mark.browser
@@ -349,7 +326,7 @@ def test_table_cells_break_no_word_on_screens(site, width):
     pages = [out / f"{key}.html" for key in ("fr/synthesis", "en/synthesis", "fr/countries/NGA", "en/countries/NGA",
                                               "fr/regions/see", "fr/index", "en/index")]
     pages += [out / "validation.html", out / "changes.html"]
-    problems = {p.relative_to(out).as_posix(): words for p in pages if (words := broken_words(p, width))}
+    problems = {p.relative_to(out).as_posix(): words for p, words in broken_words(pages, width).items() if words}
     assert not problems, problems
 
 
@@ -362,7 +339,7 @@ def test_the_broken_word_check_finds_a_broken_word(tmp_path):
     page.write_text('<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>t</title></head><body>'
                     '<table style="width:60px"><tr><td style="overflow-wrap:anywhere">multilatéralement</td>'
                     '<td style="overflow-wrap:normal">court</td></tr></table></body></html>', encoding="utf-8")
-    assert broken_words(page, 320) == ["multilatéralement"]
+    assert broken_words([page], 320) == {page: ["multilatéralement"]}
 
 
 def test_pdf_links_to_an_index_page_stay_web_pages(tmp_path):
@@ -395,8 +372,8 @@ def test_every_page_of_the_embedded_build_passes_the_typography_checkers(embedde
     if not CHROMIUM:
         pytest.fail("needs chromium (bash .ci/setup --test)")
     problems = {}
-    for page in all_pages(embedded_site["out"]):
-        found = typography_problems(visible_text(page))
+    for page, segments in visible_texts(all_pages(embedded_site["out"])).items():
+        found = typography_problems(segments)
         if found:
             problems[page.relative_to(embedded_site["out"]).as_posix()] = found[:5]
     assert not problems, json.dumps(problems, ensure_ascii=False, indent=1)[:6000]

@@ -23,6 +23,7 @@ ever compiled as a template.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,15 @@ def _make_finalize(lang: str):
 # ----------------------------------------------------------------------------------------------------------------
 
 KEY_FIGURE_CHARS = 11  # a key figure's amount longer than this (€12,345,678 is 11) is written in compact form
+#: Tables are laid out with the column widths the templates give (``table-layout: fixed``), which holds every amount
+#: up to this many characters (``999 999 999 €``, ``$999,999,999``: nine digits), tested in tests/test_layout.py.
+#: A page that prints a longer amount gets ``<body class="… wide-amounts">``: its tables are laid out from their
+#: content in print (``table-layout: auto``), so that an amount (never wrapped) widens its column rather than
+#: overflow it. Not always: auto layout measures every cell's narrowest width, which tripled WeasyPrint's time on
+#: the synthesis (long titles that may break anywhere).
+TABLE_AMOUNT_CHARS = 13
+#: ``env.money_widest`` (set by render_template): the longest amount the page being rendered prints.
+_WIDEST = "money_widest"
 
 
 @lru_cache(maxsize=16)
@@ -120,7 +130,11 @@ def _filters(lang: str) -> dict[str, Any]:
 
     @jinja2.pass_context
     def money(ctx, amount):
-        return fmt(ctx).money(None if _is_missing(amount) else float(amount))
+        text = fmt(ctx).money(None if _is_missing(amount) else float(amount))
+        env = ctx.environment
+        if len(text) > getattr(env, _WIDEST, 0):
+            setattr(env, _WIDEST, len(text))
+        return text
 
     @jinja2.pass_context
     def key_money(ctx, amount):
@@ -217,6 +231,8 @@ def render_html(doc: Doc, context: dict, env: jinja2.Environment) -> str:
 
 
 def render_template(template: jinja2.Template, context: dict, *, what: str) -> str:
+    env = template.environment
+    setattr(env, _WIDEST, 0)  # one page at a time per environment (each process renders its pages one by one)
     try:
         html = template.render(context)
     except jinja2.UndefinedError as exc:
@@ -224,7 +240,9 @@ def render_template(template: jinja2.Template, context: dict, *, what: str) -> s
                              f"({exc.message}); fix the template (or the override that changed it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ReportgenError(f"{what}: template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from None
-    lang = template.environment.globals.get("publication_lang")
+    if getattr(env, _WIDEST) > TABLE_AMOUNT_CHARS:
+        html = re.sub(r'(<body\b[^>]*\bclass=")', r"\1wide-amounts ", html, count=1)
+    lang = env.globals.get("publication_lang")
     if lang:
         html = typography.typeset_parts(html, lang)
     # One trailing newline, no trailing spaces: stable bytes for hashing and diffs.
