@@ -6,6 +6,7 @@
 # Reads as an index: configuration and its validation, the rule files in pipeline order, then `rule all`.
 # Rules are thin; the work is done by `reportgen` subcommands (src/reportgen/), where it is tested.
 
+import os
 import shlex
 import time
 
@@ -17,7 +18,8 @@ min_version("9.0")
 STARTED = time.time()  # the summary counts this run's time from here
 
 
-configfile: "config/config.yaml"
+# Read from the workflow's folder, whatever the working directory (snakemake --directory, as the tests run it).
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
 validate(config, "config/config.schema.yaml")

@@ -94,7 +94,9 @@ def tell_jobs_when_the_run_started(started):
 #: Snakemake's lines about its own set-up, said on every run: left out of the console unless verbose.
 SET_UP_LINES = ("Assuming unrestricted shared filesystem usage", "Using shell:", "Provided cores:",
                 "Rules claiming more threads", "Conda environments: ignored", "Select jobs to execute",
-                "Execute 1 jobs", "Config file config/config.yaml is extended")
+                "Execute 1 jobs")
+#: Snakemake's line saying that --config extends the config file (whatever the file's path).
+CONFIG_EXTENDED = re.compile(r"Config file \S+ is extended")
 
 
 class QuietConsole(logging.Filter):
@@ -108,7 +110,7 @@ class QuietConsole(logging.Filter):
 
     def filter(self, record):
         text = record.getMessage()
-        if text.startswith(SET_UP_LINES):
+        if text.startswith(SET_UP_LINES) or CONFIG_EXTENDED.match(text):
             return False
         if "CalledProcessError" in text and "reportgen " in text and re.search(r"non-zero exit status [12]\.", text):
             QuietConsole.user_error = True

@@ -117,6 +117,25 @@ def tiny_prepared_copy(tiny_prepared, tmp_path):
     return Settings.from_mapping({"data": str(s.data), "output": str(out)}), plan
 
 
+@pytest.fixture(scope="session")
+def embedded_checked(tmp_path_factory):
+    """``(Settings, [layoutcheck.Checked])``: every publication of the embedded dataset (data/) rendered once as the
+    build renders it, each checked by reportgen.layout (tests/layoutcheck.py); the PDFs and HTML stay in the output
+    folder for other checks. Tests that use it share the xdist group "embedded", so the worker that runs them
+    renders the 96 publications once."""
+    from layoutcheck import render_and_check
+
+    from reportgen.settings import Settings
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    out = tmp_path_factory.mktemp("embedded") / "out"
+    # no time limit: a loaded CI machine must not fail a layout check
+    s = Settings.from_mapping({"data": str(data), "output": str(out), "render_timeout": 3600})
+    with pytest.MonkeyPatch.context() as mp:
+        checked = render_and_check(s, None, mp)
+    return s, checked
+
+
 @pytest.fixture(scope="module")
 def fr():
     """A French formatter for euro amounts (test_i18n, test_charts)."""

@@ -21,6 +21,10 @@ from reportgen.i18n import Formatter
 from reportgen.settings import Settings
 from reportgen.validate import validate_dataset
 
+#: Tests that validate and compute the figures of a dataset several times: the full tier's (the fast tier keeps the
+#: report's logic, tested on hand-made snapshots).
+SEVERAL_BUILDS = pytest.mark.slow
+
 FR = Formatter("fr", "EUR")
 EN = Formatter("en", "EUR")
 
@@ -375,6 +379,7 @@ def prepare(files: dict, root: Path, output: Path, write_dataset, languages=("fr
     return report
 
 
+@SEVERAL_BUILDS
 def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_path, tiny_dataset_files,
                                                                           write_dataset):
     out = tmp_path / "output"
@@ -426,6 +431,7 @@ def test_update_changes_keeps_the_report_of_the_last_change_across_reruns(tmp_pa
         {"rec_id": "R6", "old": "Evaluate police cooperation", "new": "Evaluate the police cooperation"}]
 
 
+@SEVERAL_BUILDS
 def test_report_files_are_deterministic_and_carry_no_clock_time(tmp_path, tiny_dataset_files, write_dataset):
     outs = []
     for name in ("a", "b"):
@@ -441,6 +447,7 @@ def test_report_files_are_deterministic_and_carry_no_clock_time(tmp_path, tiny_d
     assert raw == json.dumps(json.loads(raw), ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
+@SEVERAL_BUILDS
 def test_a_build_restricted_to_one_language_reports_the_others_removed_then_added(tmp_path, tiny_dataset_files,
                                                                                  write_dataset):
     """The history follows what the output folder publishes: a build of fewer languages publishes only those."""
@@ -471,6 +478,7 @@ def snapshot_keys(files: dict, root: Path) -> set[str]:
     return set(snapshot(ds, compute_figures(ds), ("fr", "en"))["publications"])
 
 
+@SEVERAL_BUILDS
 def test_a_snapshot_is_committed_only_by_the_index_stage(tmp_path, tiny_dataset_files, write_dataset):
     """A build killed or failed after its report was written commits nothing: the history stays what is
     published, and the next build compares with that."""

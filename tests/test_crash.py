@@ -30,7 +30,7 @@ import pytest
 from datasets import TINY_DATASET, write_dataset
 from test_reproducible import ROOT, clean_env, clean_reference, published, snakemake_cmd
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash-reproducible")]  # they share the reference build
 
 TEMPLATES = ROOT / "templates"
 
@@ -330,7 +330,7 @@ def test_an_unwritable_output_folder_gives_a_clear_error(tmp_path):
             "writable or choose another one")
         assert "Traceback" not in proc.stderr
         # The whole workflow says so too, without a traceback.
-        run = subprocess.run(snakemake_cmd(data, ro / "out"), cwd=ROOT, env=clean_env(), capture_output=True,
+        run = subprocess.run(snakemake_cmd(data, ro / "out", workdir=tmp_path / "workdir"), cwd=ROOT, env=clean_env(), capture_output=True,
                              text=True, timeout=300)
         assert run.returncode != 0
         assert "Traceback" not in run.stdout + run.stderr

@@ -3,25 +3,20 @@ checks of reportgen.layout, within their page budgets, and none of which ends on
 did before the fit of the last page).
 
 The check runs on the very document the build keeps (tests/layoutcheck.py), so each publication is rendered once,
-as the build renders it."""
+as the build renders it (conftest's ``embedded_checked``, whose PDFs tests/test_typography_check.py reads too)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
-from layoutcheck import render_and_check
 
 from reportgen.model import Doc
-from reportgen.settings import Settings
-
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.mark.slow
-def test_embedded_build_has_no_stranded_page_and_no_layout_problem(tmp_path, monkeypatch):
-    s = Settings.from_mapping({"data": str(DATA), "output": str(tmp_path / "out"), "render_timeout": 3600})
-    checked = render_and_check(s, None, monkeypatch)
+@pytest.mark.xdist_group("embedded")
+def test_embedded_build_has_no_stranded_page_and_no_layout_problem(embedded_checked):
+    s, checked = embedded_checked
     assert len(checked) == 96
     assert {c.key.split("/")[0] for c in checked} == {"fr", "en"}
     assert [c.key for c in checked if c.stranded is not None] == []

@@ -105,6 +105,7 @@ def test_a_save_shows_at_once_then_its_pdf_and_a_build_finds_it_up_to_date(prepa
     assert not state.tmp_dir(s.output, f"preview-{os.getpid()}").exists()
 
 
+@pytest.mark.slow  # several saves, each validating the dataset again (~15 s): the full tier's
 def test_a_broken_save_is_reported_keeps_the_last_good_page_and_clears_when_fixed(prepared):
     s = prepared
     events = Events()
@@ -139,6 +140,7 @@ def test_a_broken_save_is_reported_keeps_the_last_good_page_and_clears_when_fixe
         engine.close()
 
 
+@pytest.mark.slow  # several saves, each validating the dataset again (~15 s): the full tier's
 def test_a_broken_template_is_reported_and_the_pages_kept(prepared, tmp_path):
     override = tmp_path / "override"
     override.mkdir()

@@ -21,7 +21,7 @@ import pytest
 from datasets import TINY_DATASET, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("crash-reproducible")]  # they share the reference build
 
 _CLEAN: dict[str, Path] = {}
 
@@ -34,9 +34,15 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def snakemake_cmd(data: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--cores", "2",
-            "--config", f"data={data}", f"output={out}", *extra]
+def snakemake_cmd(data: Path, out: Path, *extra: str, workdir: Path | None = None) -> list[str]:
+    """The workflow on ``data`` into ``out``, run from the project's folder (its profile applies) with a working
+    directory of its own (``workdir``, default: ``snakemake-workdir`` beside ``out``): Snakemake keeps its locks
+    and metadata there, so that tests that kill a build and ``--unlock`` touch no other test's locks and may run
+    beside them."""
+    workdir = workdir or out.parent / "snakemake-workdir"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+            "--cores", "2", "--config", f"data={data}", f"output={out}", *extra]
 
 
 def published(out: Path) -> dict[str, bytes]:
