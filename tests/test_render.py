@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jinja2
@@ -175,3 +176,22 @@ def test_share_of_a_key_figure(fr, en):
 def test_ucfirst_keeps_the_rest_of_the_text(en):
     assert render(en, '{{ "development assistance (OECD)"|ucfirst }}') == "Development assistance (OECD)"
     assert render(en, '{{ t|ucfirst }}', t="<b>") == "&lt;b&gt;"
+
+
+def test_a_page_printing_an_amount_too_long_for_fixed_columns_lays_its_tables_out_from_content():
+    """Amounts up to TABLE_AMOUNT_CHARS characters keep the templates' fixed column widths (fast); a longer one marks
+    the page's body ``wide-amounts`` (common.css: table-layout auto in print), per page, not for the next one."""
+    from reportgen.i18n import Formatter
+    from reportgen.render import TABLE_AMOUNT_CHARS
+
+    env = make_environment("fr", template_dirs=[templates_root()])
+    page = env.from_string('<body class="country">{% for a in amounts %}<td>{{ a|money }}</td>{% endfor %}</body>')
+
+    def body_classes(amounts):
+        html = render_template(page, {"amounts": amounts, "currency": "EUR"}, what="test")
+        return re.search(r'<body class="([^"]*)"', html).group(1).split()
+
+    assert len(Formatter("fr", "EUR").money(999_999_999)) == TABLE_AMOUNT_CHARS  # 999 999 999 €: nine digits
+    assert body_classes([999_999_999, 12.5, None]) == ["country"]
+    assert body_classes([1_000_000_000]) == ["wide-amounts", "country"]
+    assert body_classes([5]) == ["country"]  # the next page starts from nothing

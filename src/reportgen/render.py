@@ -24,6 +24,7 @@ ever compiled as a template.
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,9 @@ KEY_FIGURE_CHARS = 11  # a key figure's amount longer than this (€12,345,678 i
 #: overflow it. Not always: auto layout measures every cell's narrowest width, which tripled WeasyPrint's time on
 #: the synthesis (long titles that may break anywhere).
 TABLE_AMOUNT_CHARS = 13
-#: ``env.money_widest`` (set by render_template): the longest amount the page being rendered prints.
-_WIDEST = "money_widest"
+#: ``_WIDEST.chars``: the longest amount the page being rendered prints (per thread: the preview renders pages in a
+#: thread of its own; a thread renders one page at a time).
+_WIDEST = threading.local()
 
 
 @lru_cache(maxsize=16)
@@ -131,9 +133,8 @@ def _filters(lang: str) -> dict[str, Any]:
     @jinja2.pass_context
     def money(ctx, amount):
         text = fmt(ctx).money(None if _is_missing(amount) else float(amount))
-        env = ctx.environment
-        if len(text) > getattr(env, _WIDEST, 0):
-            setattr(env, _WIDEST, len(text))
+        if len(text) > getattr(_WIDEST, "chars", 0):
+            _WIDEST.chars = len(text)
         return text
 
     @jinja2.pass_context
@@ -232,7 +233,7 @@ def render_html(doc: Doc, context: dict, env: jinja2.Environment) -> str:
 
 def render_template(template: jinja2.Template, context: dict, *, what: str) -> str:
     env = template.environment
-    setattr(env, _WIDEST, 0)  # one page at a time per environment (each process renders its pages one by one)
+    _WIDEST.chars = 0
     try:
         html = template.render(context)
     except jinja2.UndefinedError as exc:
@@ -240,7 +241,7 @@ def render_template(template: jinja2.Template, context: dict, *, what: str) -> s
                              f"({exc.message}); fix the template (or the override that changed it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ReportgenError(f"{what}: template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from None
-    if getattr(env, _WIDEST) > TABLE_AMOUNT_CHARS:
+    if _WIDEST.chars > TABLE_AMOUNT_CHARS:
         html = re.sub(r'(<body\b[^>]*\bclass=")', r"\1wide-amounts ", html, count=1)
     lang = env.globals.get("publication_lang")
     if lang:
