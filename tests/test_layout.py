@@ -75,15 +75,8 @@ CHECKED = {
 }
 
 
-# A known defect, found after merging issues 11, 12 and 15: in the French synthesis of the all-unreported case a
-# line of the criteria definitions reaches about 2 px past the right edge of the content area. Strict: the test
-# says so as soon as it is fixed.
-KNOWN_DEFECTS = {"unreported": "a line of the French criteria definitions reaches ~2 px past the content area"}
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[c]))
-                                  if c in KNOWN_DEFECTS else c for c in CHECKED])
+@pytest.mark.parametrize("case", list(CHECKED))
 def test_extreme_dataset_layout(tmp_path, monkeypatch, case):
     data = write_dataset(tmp_path / "data", dataset(case))
     # no time limit of the build here: a loaded CI machine must not fail a layout check
