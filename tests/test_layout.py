@@ -18,6 +18,30 @@ from reportgen.iso3166 import ALPHA3_TO_ALPHA2
 from reportgen.settings import Settings
 
 NB, NNB = "\u00a0", "\u202f"
+SP, DASH = r"[\s\u00a0\u202f]*", "[\u2013\u2014]"
+
+
+def _words(text: str) -> str:
+    """Drawn text as one string of words: no-break spaces as spaces, words hyphenated at a line end joined."""
+    text = re.sub(r"[\u00a0\u202f\s]+", " ", text)
+    return re.sub(r"(\w)[\u2010\u00ad-] (\w)", r"\1\2", text)
+
+
+def _assert_unreported_reads_as_words(c) -> None:
+    """A publication whose scope has no reported amount prints no zero for it and no bare dash in a sentence."""
+    # No zero total, no zero in a sentence, no zero for a year that has actions (a year or a channel without any
+    # action is a true zero and may print 0 €).
+    zero = rf"(?:€0|0{NB}€)(?![\d.,])"
+    for wrong in (rf"\bTotal {zero}", rf"{zero} (?:were|ont)", rf"\b20\d\d {zero} [1-9]"):
+        found = re.search(wrong, c.text)
+        assert not found, (c.key, c.text[max(0, found.start() - 80): found.end() + 80])
+    assert "non renseigné" in c.text or "not reported" in c.text, c.key
+    # Nor does a sentence print a bare dash where its amount would be ("pour – engagés", "– committed (– of the
+    # total)", "Largest countries: X (–)"): it says in words that the amount is not reported.
+    for wrong in (rf"(?:for|pour){SP}{DASH}", rf"{DASH}{SP}(?:committed|engagés|were|ont)\b",
+                  rf"\({SP}{DASH}{SP}\)", rf"{DASH}{SP}\({SP}{DASH}"):
+        found = re.search(wrong, c.text)
+        assert not found, (c.key, c.text[max(0, found.start() - 80): found.end() + 80])
 
 
 def _render_html(html: str, tmp_path: Path):
@@ -85,16 +109,17 @@ def test_extreme_dataset_layout(tmp_path, monkeypatch, case):
         assert c.problems == [], f"{case} {c.key}:\n" + "\n".join(map(str, c.problems))
         assert c.stranded is None
         if case == "unreported":
-            # No amount the data does not report prints as zero: no zero total, no zero in a sentence, no zero for a
-            # year that has actions (a year or a channel without any action is a true zero and may print 0 €).
-            zero = rf"(?:€0|0{NB}€)(?![\d.,])"
-            for wrong in (rf"\bTotal {zero}", rf"{zero} (?:were|ont)", rf"\b20\d\d {zero} [1-9]"):
-                found = re.search(wrong, c.text)
-                assert not found, (c.key, c.text[max(0, found.start() - 80): found.end() + 80])
-            assert "non renseigné" in c.text or "not reported" in c.text, c.key
+            _assert_unreported_reads_as_words(c)
+            if c.key == "fr/synthesis":
+                words = _words(c.text)
+                assert "le montant engagé n’est pas renseigné" in words  # § 1
+                # § 5: one sentence per region (3), e.g. "2 actions dans 2 pays ; montant non renseigné."
+                assert len(re.findall(r"actions?(?: dans \d+ pays|, dont aucune[^;]*) ; montant non renseigné\.",
+                                      words)) == 3, words
         if case == "many" and "/regions/" in c.key:
             assert c.pages <= s.max_pages_region, (c.key, c.pages)  # 249 countries: the 30 largest, then a pointer
             more = len(ALPHA3_TO_ALPHA2) - 30
             assert f"And {more} more countries, listed in the data workbook." in c.text
         if case == "long-narrative":
             assert c.pages >= 30, c.pages  # the narrative really is long
+
