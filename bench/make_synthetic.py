@@ -2,11 +2,14 @@
 """Write a large, valid, synthetic reportgen dataset (for benchmarks and scale tests).
 
     python bench/make_synthetic.py OUT_DIR [--countries 200] [--regions 20] [--actions 20000] [--seed 1]
+                                           [--max-amount 999999999]
 
 The dataset follows the contract of docs/dataset.md: evaluation.yaml (fr + en), regions.csv, countries.csv,
 actions.csv, ratings.csv, recommendations.csv, indicators.csv and narrative/{fr,en}/… for the synthesis, every
 region and about one country in five. Country codes are real ISO 3166-1 alpha-3 codes (the first N in alphabetical
-order), so names come from CLDR and countries.csv leaves name_fr/name_en empty.
+order), so names come from CLDR and countries.csv leaves name_fr/name_en empty. Amounts are log-uniform, 5,000 to
+1.5 million (multilateral: 20,000 to 2.5 million); with --max-amount, up to that amount (the real-sized layout run
+of bench/check_layout.py uses nine digits), the same actions and draws otherwise.
 
 The output is deterministic: the same arguments give the same bytes. It uses only the standard library, so it runs
 without the package installed, and writes 20 000 actions in well under ten seconds.
@@ -172,14 +175,19 @@ def _paragraph_en(rng: random.Random, subject: str) -> str:
     return " ".join(parts)
 
 
-def generate(out: Path, *, countries: int = 200, regions: int = 20, actions: int = 20000, seed: int = 1) -> dict:
-    """Write the dataset into ``out`` (which must exist and be empty of dataset files). Returns counts."""
+def generate(out: Path, *, countries: int = 200, regions: int = 20, actions: int = 20000, seed: int = 1,
+             max_amount: float | None = None) -> dict:
+    """Write the dataset into ``out`` (which must exist and be empty of dataset files). Returns counts.
+    ``max_amount``: the largest amount an action may have (default: 1.5 million, multilateral 2.5 million)."""
     if not 1 <= countries <= len(ISO_ALPHA3):
         raise ValueError(f"--countries must be between 1 and {len(ISO_ALPHA3)}, got {countries}")
     if regions < 1:
         raise ValueError(f"--regions must be at least 1, got {regions}")
     if actions < 1:
         raise ValueError(f"--actions must be at least 1, got {actions}")
+    if max_amount is not None and max_amount < 25_000:
+        raise ValueError(f"--max-amount must be at least 25000, got {max_amount:g}")
+    bilateral_max, multilateral_max = (1_500_000, 2_500_000) if max_amount is None else (max_amount * 0.6, max_amount)
     rng = random.Random(seed)
     y0, y1 = PERIOD
 
@@ -255,7 +263,8 @@ def generate(out: Path, *, countries: int = 200, regions: int = 20, actions: int
             committed = disbursed = ""
             no_amount += 1
         else:
-            value = _amount(rng, 20_000, 2_500_000) if channel == "multilateral" else _amount(rng, 5_000, 1_500_000)
+            value = (_amount(rng, 20_000, multilateral_max) if channel == "multilateral"
+                     else _amount(rng, 5_000, bilateral_max))
             cents = rng.random() < 0.1
             value = round(value, 2) if cents else float(round(value / 500) * 500 or 500)
             committed = _money(value, cents)
@@ -359,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", type=int, default=20, help="number of regions (default 20)")
     parser.add_argument("--actions", type=int, default=20000, help="number of actions (default 20000)")
     parser.add_argument("--seed", type=int, default=1, help="random seed; same seed, same bytes (default 1)")
+    parser.add_argument("--max-amount", type=float, default=None,
+                        help="largest amount of an action, e.g. 999999999 for nine digits (default 1.5 million, "
+                             "multilateral 2.5 million)")
     parser.add_argument("--force", action="store_true",
                         help="replace a dataset already in OUT_DIR (removes only the files this script writes)")
     args = parser.parse_args(argv)
@@ -376,7 +388,8 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     try:
-        counts = generate(out, countries=args.countries, regions=args.regions, actions=args.actions, seed=args.seed)
+        counts = generate(out, countries=args.countries, regions=args.regions, actions=args.actions, seed=args.seed,
+                          max_amount=args.max_amount)
     except ValueError as exc:
         parser.error(str(exc))
     elapsed = time.perf_counter() - start

@@ -1,7 +1,10 @@
 """Extreme datasets: the tiny dataset of conftest pushed to the sizes and gaps real evaluations have.
 
-:func:`dataset` returns the files (relative path → text) of one case of :data:`CASES`; the layout tests build them
-and check every page of the chosen publications with :func:`reportgen.layout.check`.
+:func:`dataset` returns the files (relative path → text) of one case of :data:`CASES`, a fixed corpus;
+:func:`generated` is a Hypothesis strategy of such datasets (names up to 120 characters and unbreakable words, one to
+six regions, up to twelve countries, amounts from 0.01 to 10¹² or unreported, ratings, recommendations and narratives
+present or not) with the few publications to check in each. The layout tests build them and check every page of the
+chosen publications with :func:`reportgen.layout.check`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,10 @@ from __future__ import annotations
 import csv
 import io
 
+from dataclasses import dataclass
+
 from datasets import TINY_DATASET
+from hypothesis import strategies as st
 
 from reportgen.iso3166 import ALPHA3_TO_ALPHA2
 
@@ -110,3 +116,106 @@ def dataset(case: str) -> dict[str, str]:
         raise ValueError(case)
     files["actions.csv"] = _csv(_ACTION_FIELDS, actions)
     return files
+
+
+# ------------------------------------------------------------------------------------------- generated datasets
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéèàçôÉ"
+_CRITERIA = ("relevance", "coherence", "effectiveness", "efficiency", "impact", "sustainability")
+_PILLARS = ("prevention", "protection", "prosecution", "partnership")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A generated dataset, the publications to check, and those whose every amount is unreported."""
+
+    files: dict[str, str]
+    keys: tuple[str, ...]
+    unreported: frozenset[str]  # keys of publications whose scope has no reported amount
+
+    def __repr__(self) -> str:  # what Hypothesis prints for a failing example: enough to make it a fixed case
+        return f"Generated(keys={self.keys!r}, unreported={set(self.unreported)!r}, files={self.files!r})"
+
+
+@st.composite
+def _name(draw, suffix: str = "") -> str:
+    """A name: a few words, a long text of up to 120 characters, or one unbreakable word of up to 120."""
+    word = st.text(_LETTERS, min_size=1, max_size=12)
+    kind = draw(st.sampled_from(("words", "long", "unbreakable")))
+    if kind == "words":
+        name = " ".join(draw(st.lists(word, min_size=1, max_size=3)))
+    elif kind == "long":
+        name = " ".join(draw(st.lists(word, min_size=8, max_size=30)))
+    else:
+        name = draw(st.text(_LETTERS, min_size=20, max_size=120))
+    return name[: 120 - len(suffix)].strip() + suffix
+
+
+_AMOUNT = st.builds(lambda e, m: f"{min(1e12, max(0.01, round(m * 10.0 ** e, 2))):.2f}",
+                    st.integers(-2, 11), st.floats(1, 10))
+
+
+@st.composite
+def generated(draw) -> Generated:
+    """Hypothesis strategy: a valid dataset made of extremes, and one or two briefs (rarely the synthesis) to check."""
+    files = dict(TINY_DATASET)
+    n_regions = draw(st.integers(1, 6))
+    regions = [f"g{i}" for i in range(n_regions)]
+    countries = draw(st.lists(st.sampled_from(sorted(ALPHA3_TO_ALPHA2)), min_size=1, max_size=12, unique=True))
+    country_region = {c: regions[draw(st.integers(0, n_regions - 1))] for c in countries}
+    files["regions.csv"] = _csv(["region", "name_fr", "name_en"], [
+        {"region": r, "name_fr": draw(_name(f" {i}")), "name_en": draw(_name(f" {i}"))} for i, r in enumerate(regions)])
+    files["countries.csv"] = _csv(["country", "region", "name_fr", "name_en"], [
+        {"country": c, "region": country_region[c], "name_fr": draw(st.one_of(st.just(""), _name())),
+         "name_en": draw(st.one_of(st.just(""), _name()))} for c in countries])
+    all_unreported = draw(st.booleans())
+    actions = []
+    for i in range(draw(st.integers(1, 20))):
+        target = draw(st.integers(-1, len(countries) - 1))
+        country = countries[target] if target >= 0 else ""
+        region = country_region[country] if country else regions[draw(st.integers(0, n_regions - 1))]
+        channels = ("bilateral", "regional", "multilateral") if country else ("regional", "multilateral")
+        actions.append({"action_id": f"G-{i:03d}", "title": draw(_name()), "country": country, "region": region,
+                        "channel": draw(st.sampled_from(channels)), "instrument": "",
+                        "partner": draw(_name()), "pillars": draw(st.sampled_from(_PILLARS)),
+                        "year": str(draw(st.integers(2007, 2011))),
+                        "committed": "" if all_unreported else draw(st.one_of(st.just(""), _AMOUNT)),
+                        "disbursed": ""})
+    files["actions.csv"] = _csv(_ACTION_FIELDS, actions)
+    ratings = "action_id;criterion;score;comment\n"
+    if draw(st.booleans()):
+        for a in actions:
+            for criterion in draw(st.lists(st.sampled_from(_CRITERIA), max_size=6, unique=True)):
+                comment = draw(st.one_of(st.just(""), _name()))
+                ratings += f"{a['action_id']};{criterion};{draw(st.integers(1, 4))};{comment}\n"
+    files["ratings.csv"] = ratings
+    first = actions[0]
+    recs = []
+    if draw(st.booleans()):
+        for i, scope in enumerate(("global", first["region"], first["country"] or "global")):
+            recs.append({"rec_id": f"R{i + 1}", "scope": scope, "priority": draw(st.sampled_from(("high", "low"))),
+                         "addressee": draw(_name()), "text_fr": draw(_name()), "text_en": draw(_name())})
+    files["recommendations.csv"] = _csv(["rec_id", "scope", "priority", "addressee", "text_fr", "text_en"], recs)
+    files["indicators.csv"] = "country,indicator,year,value,source\n"
+    files = {k: v for k, v in files.items() if not k.startswith("narrative/")}
+    paragraphs = draw(st.integers(0, 6))  # 0: no narrative; 6: about a page
+    if paragraphs:
+        text = "\n\n".join([NARRATIVE_PARAGRAPH] * paragraphs) + "\n"
+        for lang in ("fr", "en"):
+            files[f"narrative/{lang}/synthesis.md"] = f"## Contexte\n\n{text}"
+            files[f"narrative/{lang}/regions/{first['region']}.md"] = text
+            if first["country"]:
+                files[f"narrative/{lang}/countries/{first['country']}.md"] = text
+    # The briefs of the first action's region and country (cheap), the synthesis in one example in ten.
+    keys = [f"{draw(st.sampled_from(('fr', 'en')))}/regions/{first['region']}"]
+    if first["country"]:
+        keys.append(f"{draw(st.sampled_from(('fr', 'en')))}/countries/{first['country']}")
+    if draw(st.integers(0, 9)) == 5:  # not a bound: Hypothesis draws bounds (0, 9) far more often than 1 in 10
+        keys.append(f"{draw(st.sampled_from(('fr', 'en')))}/synthesis")
+
+    def unreported(key: str) -> bool:
+        scope = key.rsplit("/", 1)[-1]
+        mine = [a for a in actions if key.endswith("/synthesis") or scope in (a["region"], a["country"])]
+        return all(not a["committed"] for a in mine)
+
+    return Generated(files, tuple(keys), frozenset(k for k in keys if unreported(k)))

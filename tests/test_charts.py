@@ -236,3 +236,21 @@ def test_many_categories_make_one_others_bar(en):
     assert en.money_in(rest, en.compact_unit(values[: charts.MAX_BARS - 1] + [rest])) in shown
     # without an "others" label every category keeps its bar
     assert len([t for t in texts(charts.bars(names, values, en)) if t.startswith("Region")]) == 58
+
+
+def test_others_bar_follows_max_bars_never_more_than_max(en):
+    """``max_bars`` lowers the number of bars (the partners chart follows its table: top_partners rows, then one bar
+    for the others); it never raises it above MAX_BARS."""
+    assert charts.others_count(charts.MAX_BARS) == 0 and charts.others_count(charts.MAX_BARS + 1) == 2
+    assert charts.others_count(11, max_bars=11) == 0 and charts.others_count(12, max_bars=11) == 2
+    assert charts.others_count(40, max_bars=41) == 40 - (charts.MAX_BARS - 1)
+    names = [f"Partner {i:02d}" for i in range(12)]
+    values = [float(100 - i) for i in range(12)]
+    shown = [t for t in texts(charts.bars(names, values, en, others="Other partners (%(num)s)", max_bars=11))
+             if t.startswith(("Partner", "Other"))]
+    assert shown == names[:10] + ["Other partners (2)"]
+    many = [f"Partner {i:02d}" for i in range(40)]
+    shown = [t for t in texts(charts.hbar_svg(many, [float(i) for i in range(40)], "EUR", "en",
+                                              others="Other partners (%(num)s)", max_bars=41))
+             if t.startswith(("Partner", "Other"))]
+    assert shown == many[40 - (charts.MAX_BARS - 1):] + [f"Other partners ({40 - charts.MAX_BARS + 1})"]

@@ -205,3 +205,67 @@ def test_narrative_images_are_shown_only_where_the_build_publishes_them(tmp_path
     shown = build_context(doc, ds, figures, settings=RenderSettings(narrative_images=frozenset({"map.png"})))["narrative"]
     assert '<img src="../../assets/data/map.png" alt="Map of the routes"' in shown
     assert shown.count("<img") == 1 and "Missing" in shown
+
+
+def _wide_dataset(n: int) -> dict[str, str]:
+    """The tiny dataset with ``n`` regions and ``n`` partners: one regional action each, amounts 1,000 to n,000."""
+    files = dict(TINY_DATASET)
+    codes = ["see", "west-africa", "asia"] + [f"r{i:02d}" for i in range(3, n)]
+    files["regions.csv"] = "region,name_fr,name_en\n" + "".join(
+        f"{code},Région {i:02d},Region {i:02d}\n" for i, code in enumerate(codes))
+    files["actions.csv"] = ("action_id,title,country,region,channel,instrument,partner,pillars,year,committed,"
+                            "disbursed\n") + "".join(
+        f"A-{i + 1:03d},Action {i},,{code},regional,,Partner {i:02d},prevention,{2007 + i % 5},{1000 * (i + 1)},\n"
+        for i, code in enumerate(codes))
+    files["ratings.csv"] = "action_id;criterion;score;comment\n"
+    files["recommendations.csv"] = "rec_id,scope,priority,addressee,text_fr,text_en\n"
+    files["indicators.csv"] = "country,indicator,year,value,source\n"
+    return {k: v for k, v in files.items() if not k.startswith("narrative/") or k.endswith("synthesis.md")}
+
+
+def _chart_labels(chart: dict, *prefixes: str) -> list[str]:
+    """The category labels a chart draws (matplotlib keeps each string drawn as a path in an SVG comment)."""
+    import base64
+    import html
+    import re
+
+    svg = base64.b64decode(chart["uri"].split(",", 1)[1]).decode("utf-8")
+    return [t for t in (html.unescape(c) for c in re.findall(r"<!-- (.*?) -->", svg, re.S)) if t.startswith(prefixes)]
+
+
+def test_charts_of_many_categories_show_the_largest_and_one_others_bar(tmp_path):
+    """40 regions and 40 partners: each horizontal chart has at most MAX_BARS bars, the largest and one last bar
+    that adds up the others (its caption says how many, in each language), while the tables keep every row."""
+    from reportgen.charts import MAX_BARS
+    from reportgen.render import make_environment, render_html
+    from reportgen.settings import templates_root
+
+    ds, figures = load(write_dataset(tmp_path / "data", _wide_dataset(40)))
+    rest = 40 - (MAX_BARS - 1)
+    for lang, other_regions, other_partners, caption in (
+            ("en", "Other regions", "Other partners", f"The last bar adds up the {rest} other regions"),
+            ("fr", "Autres régions", "Autres partenaires", f"La dernière barre additionne les {rest} autres régions")):
+        doc = Doc(lang, "synthesis")
+        ctx = build_context(doc, ds, figures, settings=RenderSettings(top_partners=40))
+        assert len(ctx["regions"]) == 40 and len(ctx["partners"]["rows"]) == 40 and ctx["partners"]["other"] is None
+        regions = _chart_labels(ctx["charts"]["regions"], "Region", "Région", other_regions)
+        # the largest regions (the last ones here) in the table's order, then the others' bar
+        assert regions == [r["name"] for r in ctx["regions"][: MAX_BARS - 1]] + [f"{other_regions} ({rest})"]
+        partners = _chart_labels(ctx["charts"]["partners"], "Partner", other_partners)
+        assert len(partners) == MAX_BARS and partners[-1] == f"{other_partners} ({rest})"
+        assert ctx["charts"]["regions"]["others"] == ctx["charts"]["partners"]["others"] == rest
+        page = render_html(doc, ctx, make_environment(lang, template_dirs=[templates_root()]))
+        assert caption in page.replace("\u00a0", " ").replace("\u202f", " ")
+        for table in ("t-regions", "t-partners"):
+            body = page.split(f'id="{table}"', 1)[1].split("</tbody>", 1)[0]
+            assert body.count('<th scope="row"') == 40, table  # the table keeps every row
+    # With the default top_partners (10), the chart follows the table: its 10 rows, then the 30 other partners.
+    ctx = build_context(Doc("en", "synthesis"), ds, figures, settings=RenderSettings())
+    assert ctx["partners"]["other"]["partners"] == 30
+    assert _chart_labels(ctx["charts"]["partners"], "Partner", "Other")[-1] == "Other partners (30)"
+    assert len(_chart_labels(ctx["charts"]["partners"], "Partner")) == 10
+    # A few categories keep a bar each, and no caption note.
+    tiny = build_context(Doc("en", "synthesis"), *load(write_dataset(tmp_path / "few", _wide_dataset(5))),
+                         settings=SETTINGS)
+    assert tiny["charts"]["regions"]["others"] == tiny["charts"]["partners"]["others"] == 0
+    assert len(_chart_labels(tiny["charts"]["regions"], "Region")) == 5

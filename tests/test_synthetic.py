@@ -125,6 +125,19 @@ def test_same_seed_same_bytes_other_seed_other_bytes(small, tmp_path):
     assert (other / "actions.csv").read_bytes() != (small / "actions.csv").read_bytes()
 
 
+def test_max_amount_reaches_nine_digits_and_changes_nothing_else(small, tmp_path):
+    """--max-amount (the real-sized layout run: amounts up to nine digits) draws the same actions, larger amounts."""
+    gen.generate(tmp_path, **SMALL, max_amount=999_999_999)
+    big, base = _rows(tmp_path / "actions.csv"), _rows(small / "actions.csv")
+    amounts = [float(a["committed"]) for a in big if a["committed"]]
+    assert max(amounts) <= 999_999_999 and max(amounts) >= 10_000_000
+    assert len(str(int(max(amounts)))) in (8, 9)
+    assert [{**a, "committed": "", "disbursed": ""} for a in big] == [{**a, "committed": "", "disbursed": ""}
+                                                                       for a in base]
+    with pytest.raises(ValueError, match="--max-amount"):
+        gen.generate(tmp_path / "x", **SMALL, max_amount=100)
+
+
 def test_command_line_refuses_a_non_empty_folder_unless_forced(tmp_path):
     out = tmp_path / "ds"
     args = [sys.executable, str(SCRIPT), str(out), "--countries", "5", "--regions", "2", "--actions", "40"]

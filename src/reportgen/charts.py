@@ -309,15 +309,18 @@ def bars(
     height_cm: float | None = None,
     value_labels: bool = True,
     others: str = "",
+    max_bars: int = MAX_BARS,
 ) -> str:
     """Bars of one series, in the given order (e.g. amounts committed by region, partner or pillar).
 
     Horizontal (default): categories top to bottom, their labels on the left wrapped on at most two lines, each
     bar labelled with its amount in the chart's short unit (``1,2 M €``, see :meth:`Formatter.money_in`), no
     amount axis; the height grows with the number of bars unless ``height_cm`` is given. With more than
-    :data:`MAX_BARS` categories and an ``others`` label (``"Others (%(num)s)"``, translated), the largest
-    ``MAX_BARS - 1`` keep their bar and the rest make one last bar under that label, with their count. Vertical: categories left to right (e.g. years) under the bars, an axis of
-    short amounts on the left, no labels on bars (height 6 cm unless given). NA and negative values count as 0.
+    ``max_bars`` (at most :data:`MAX_BARS`) categories and an ``others`` label (``"Others (%(num)s)"``,
+    translated), the largest ``max_bars - 1`` keep their bar, in their order, and the rest make one last bar under
+    that label, with their count (:func:`others_count`). Vertical: categories left to right (e.g. years) under the
+    bars, an axis of short amounts on the left, no labels on bars (height 6 cm unless given). NA and negative values
+    count as 0.
     """
     import matplotlib  # start-up time (matplotlib)
 
@@ -326,8 +329,8 @@ def bars(
     if len(categories) != n:
         raise ValueError(f"bars: {len(categories)} categories for {n} values")
     categories = [str(c) for c in categories]
-    if horizontal and others and n > MAX_BARS:
-        keep = sorted(sorted(range(n), key=lambda i: -vals[i])[: MAX_BARS - 1])
+    if horizontal and others and others_count(n, max_bars):
+        keep = sorted(sorted(range(n), key=lambda i: -vals[i])[: _max_bars(max_bars) - 1])
         rest = [i for i in range(n) if i not in set(keep)]
         categories = [categories[i] for i in keep] + [others % {"num": len(rest)}]
         vals = [vals[i] for i in keep] + [sum(vals[i] for i in rest)]
@@ -359,6 +362,17 @@ def bars(
         canvas.rects(boxes, BAR_COLOR)
         canvas.lines([((x0, _PAD), (x0, canvas.height - _PAD))], AXIS_COLOR, 0.6)
         return canvas.svg()
+
+
+def _max_bars(max_bars: int) -> int:
+    return max(2, min(MAX_BARS, max_bars))
+
+
+def others_count(n: int, max_bars: int = MAX_BARS) -> int:
+    """How many of ``n`` categories a horizontal chart with an "others" label adds up in its last bar: 0 when
+    they all fit (``max_bars``, at most :data:`MAX_BARS`), else all but the ``max_bars - 1`` largest."""
+    limit = _max_bars(max_bars)
+    return n - (limit - 1) if n > limit else 0
 
 
 def small_bars_by_year(
@@ -407,10 +421,11 @@ def stacked_bar_svg(
 
 
 def hbar_svg(labels: Sequence[str], values: Sequence[float | None], currency: str, lang: str, *,
-             width_cm: float = 16.0, others: str = "") -> str:  # fmt: skip
-    """Horizontal :func:`bars`, labelled with amounts (by region, partner, pillar); ``others``: see :func:`bars`."""
+             width_cm: float = 16.0, others: str = "", max_bars: int = MAX_BARS) -> str:  # fmt: skip
+    """Horizontal :func:`bars`, labelled with amounts (by region, partner, theme); ``others`` and ``max_bars``:
+    see :func:`bars`."""
     return bars(list(labels), list(values), _formatter(lang, currency), horizontal=True, width_cm=width_cm,
-                others=others)
+                others=others, max_bars=max_bars)
 
 
 def bar_chart_svg(

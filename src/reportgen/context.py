@@ -43,6 +43,7 @@ from .aggregate import (
     upper_scores,
 )
 from .assets import image_url
+from .charts import others_count
 from .errors import ReportgenError
 from .i18n import gettext_for, language_name
 from .markdown import render_markdown
@@ -617,15 +618,20 @@ class _Builder:
         return self.markdown("\n\n".join(body for _, body in parts)) if parts else None
 
     def key_series(self, by_year: pd.DataFrame) -> dict:
-        """Summary of a by-year series for the chart's text alternative."""
-        rows = [(int(r.year), _num(r.committed) or 0.0) for r in by_year.itertuples(index=False)]
-        if not rows:
+        """Summary of a by-year series for the chart's text alternative. A year whose actions all lack an amount
+        is not a zero: the series runs from the first to the last year with a known amount (a year without
+        actions is a true zero), and ``unreported`` says that no year has one although some have actions."""
+        rows = [(int(r.year), None if _num(r.committed) is None and int(r.actions) else _num(r.committed) or 0.0)
+                for r in by_year.itertuples(index=False)]
+        known = [(y, v) for y, v in rows if v is not None]
+        unreported = len(known) < len(rows) and all(v == 0 for _, v in known)
+        if not known or unreported:
             return {"first_year": None, "first": None, "last_year": None, "last": None, "max_year": None,
-                    "max": None, "total": 0.0, "empty": True}
-        max_year, max_value = max(rows, key=lambda p: (p[1], -p[0]))
-        return {"first_year": rows[0][0], "first": rows[0][1], "last_year": rows[-1][0], "last": rows[-1][1],
-                "max_year": max_year, "max": max_value, "total": sum(v for _, v in rows),
-                "empty": all(v == 0 for _, v in rows)}
+                    "max": None, "total": 0.0, "empty": True, "unreported": unreported}
+        max_year, max_value = max(known, key=lambda p: (p[1], -p[0]))
+        return {"first_year": known[0][0], "first": known[0][1], "last_year": known[-1][0], "last": known[-1][1],
+                "max_year": max_year, "max": max_value, "total": sum(v for _, v in known),
+                "empty": all(v == 0 for _, v in known), "unreported": False}
 
     # -- charts -------------------------------------------------------------------------------------------------
 
@@ -700,6 +706,7 @@ class _Builder:
 
         by_year = fig.by_year
         lbl = self.labels
+        partner_bars = self.s.top_partners + 1  # the table's rows and its "other partners" row
         charts = {
             "year_channel": {**self.chart(
                 "stacked_bar_svg",
@@ -712,20 +719,26 @@ class _Builder:
                 "hbar_svg",
                 labels=[r["name"] for r in regions], values=[r["committed"] or 0.0 for r in regions],
                 currency=self.ev.currency, lang=self.lang, others=self._("Other regions (%(num)s)")),
-                "top": regions[0] if regions else None},
+                "top": regions[0] if regions else None,
+                "others": others_count(len(regions))},
+            # Every partner, as the table adds them up: the table's rows keep their bar and the others make one
+            # last bar, like the table's "other partners" row (at most MAX_BARS bars when top_partners is larger).
             "partners": {**self.chart(
                 "hbar_svg",
-                labels=[p["partner"] for p in partners["rows"]],
-                values=[p["committed"] or 0.0 for p in partners["rows"]],
-                currency=self.ev.currency, lang=self.lang),
-                "top": partners["rows"][0] if partners["rows"] else None},
+                labels=[str(r.partner) for r in fig.by_partner.itertuples(index=False)],
+                values=[_num(r.committed) or 0.0 for r in fig.by_partner.itertuples(index=False)],
+                currency=self.ev.currency, lang=self.lang, others=self._("Other partners (%(num)s)"),
+                max_bars=partner_bars),
+                "top": partners["rows"][0] if partners["rows"] else None,
+                "others": others_count(partners["count"], partner_bars)},
         }
         if themes:
             charts["themes"] = {**self.chart(
                 "hbar_svg",
                 labels=[_cap(p["label"]) for p in themes], values=[p["committed"] or 0.0 for p in themes],
-                currency=self.ev.currency, lang=self.lang),
-                "top": max(themes, key=lambda p: p["committed"] or 0.0)}
+                currency=self.ev.currency, lang=self.lang, others=self._("Other themes (%(num)s)")),
+                "top": max(themes, key=lambda p: p["committed"] or 0.0),
+                "others": others_count(len(themes))}
         data_note = self.data_note(t, regional_total, ds.actions)
         return {
             "doc_title": self.ev.title.get(self.lang, ""),
