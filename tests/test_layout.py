@@ -122,6 +122,8 @@ def test_extreme_dataset_layout(tmp_path, monkeypatch, case):
                 # § 5: one sentence per region (3), e.g. "2 actions dans 2 pays ; montant non renseigné."
                 assert len(re.findall(r"actions?(?: dans \d+ pays|, dont aucune[^;]*) ; montant non renseigné\.",
                                       words)) == 3, words
+                # no empty chart: by year and channel, by region, by partner, by theme each say so in a sentence
+                assert words.count("aucun montant à représenter") == 4, words
         if case == "many" and "/regions/" in c.key:
             assert c.pages <= s.max_pages_region, (c.key, c.pages)  # 249 countries: the 30 largest, then a pointer
             more = len(ALPHA3_TO_ALPHA2) - 30

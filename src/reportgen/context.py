@@ -638,8 +638,15 @@ class _Builder:
     # -- charts -------------------------------------------------------------------------------------------------
 
     def chart(self, function: str, **inputs: Any) -> dict:
+        """A chart's data URI, and ``empty``: no bar to draw (every amount is zero or not reported), in which case
+        the templates say so in a sentence instead of showing an empty chart (macros/figures.html.j2)."""
+        amounts = list(inputs.get("values", ()))
+        for series in (inputs.get("series") or {}).values():
+            amounts += list(series)
+        if not any(v for v in amounts if v is not None and v == v):  # v == v: not NaN
+            return {"uri": "", "empty": True}
         svg = chart_svg(function, **inputs)
-        return {"uri": data_uri(svg)}
+        return {"uri": data_uri(svg), "empty": False}
 
     # -- synthesis ----------------------------------------------------------------------------------------------
 
