@@ -356,7 +356,8 @@ class Worker:
                          error=f"internal error {type(exc).__name__}: {exc} (please report it)")
 
     def render_settings(self) -> RenderSettings:
-        return make_render_settings(self.s, self.ds)
+        # The plan's languages are the ones the build publishes (the render job's settings do not name them).
+        return make_render_settings(self.s, self.ds, self.plan.get("languages"))
 
 
 def restore_cached(output, doc: Doc, last: dict) -> bool:
@@ -372,13 +373,22 @@ def restore_cached(output, doc: Doc, last: dict) -> bool:
     return True
 
 
-def make_render_settings(s: Settings, ds) -> RenderSettings:
-    """What the build settings decide about every publication (see :class:`reportgen.context.RenderSettings`)."""
+def published_languages(s: Settings, ds) -> tuple[str, ...]:
+    """The languages a build of ``s`` publishes: config ``languages`` within the evaluation's, in the evaluation's
+    order (all of the evaluation's when the config names none)."""
+    return tuple(lang for lang in ds.evaluation.languages if not s.languages or lang in s.languages)
+
+
+def make_render_settings(s: Settings, ds, languages=None) -> RenderSettings:
+    """What the build settings decide about every publication (see :class:`reportgen.context.RenderSettings`).
+    ``languages``: the languages the build publishes (its plan's), by default those of ``s``."""
     return RenderSettings(
         data_date=s.data_date or ds.evaluation.published,
         pdf_variant=s.pdf_variant,
         public_url=s.public_url,
         narrative_images=frozenset(dataset_images(ds.root)),
+        languages=(tuple(lang for lang in ds.evaluation.languages if lang in languages) if languages
+                   else published_languages(s, ds)),
     )
 
 
