@@ -5,7 +5,9 @@ HTML loads (stylesheets, fonts, images: :mod:`reportgen.deps`), of the PDF rende
 of the PDF options and of its attachments. A publication is re-rendered only when its key changed or its files are
 not the ones the last build wrote (:mod:`reportgen.state` keeps both); every other publication keeps its bytes and
 modification time. Templates, styles, data and code changes are all caught this way, and a change that does not
-alter what a publication prints does not re-render it.
+alter what a publication prints does not re-render it. A render that replaces a publication keeps the
+files it replaces (``state.keep_render``, hard links) with their key, and a later render of that key puts them back
+instead of rendering (a setting changed and changed back, a data edit undone, languages narrowed then widened).
 
 Fast. Rendering pays the interpreter start-up and the WeasyPrint import once per render job: the job imports
 everything, then forks a pool of warm workers (one per core it was given) that render documents from a shared
@@ -303,10 +305,13 @@ class Worker:
             if s.render_timeout:  # the whole document: context, Markdown, HTML and PDF
                 _arm_alarm(s.render_timeout)
             page = self.page(doc)
-            if self.is_current(page):
+            current = self.is_current(page) or state.restore_render(s.output, doc, page.key) is not None
+            if current:
+                # Its files are those of its key: left as they are, or put back as an earlier render left them.
                 last = state.read_doc_state(s.output, doc) or {}
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], page.title)
+            state.keep_render(s.output, doc)  # the render it replaces, for a build that asks for it again
             atomic.write_if_changed(html_path, page.html)
             rendered = self.render_pdf(page)
             if s.render_timeout:
