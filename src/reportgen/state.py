@@ -7,6 +7,7 @@ Layout (relative to the output folder)::
 
     .reportgen/
       version                  the state's format (STATE_VERSION) and reportgen's version; anything else: rebuilt
+      config.json              the workflow's config, rewritten when it changes: an input of every stage
       plan.json                the render plan: languages, epoch, documents and their shard (written by prepare)
       model.pickle             the validated dataset and its figures (prepare → render)
       catalog.pickle           what the index page needs of the dataset, pandas-free (prepare → index)
@@ -76,6 +77,7 @@ SNAPSHOT_PENDING = "snapshot.pending.json"
 LOGS = "logs"
 BENCHMARKS = "benchmarks"
 VERSION = "version"
+CONFIG = "config.json"
 TMP = "tmp"
 CACHE = "cache"
 RENDERS = "renders"
@@ -87,8 +89,9 @@ STATE_VERSION = 3
 
 #: What the stage results of the workflow are (see :func:`invalidate_workflow`).
 WORKFLOW_RESULTS = (PLAN, MODEL, CATALOG, INDEX_DONE)
-#: Kept when a state of another version is wiped: Snakemake's own logs and benchmarks (it writes them itself).
-KEPT_ON_RESET = (LOGS, BENCHMARKS)
+#: Kept when a state of another version is wiped: Snakemake's own logs and benchmarks (it writes them itself) and
+#: the run's config (an input of every stage, written when the workflow is parsed).
+KEPT_ON_RESET = (LOGS, BENCHMARKS, CONFIG)
 
 
 def state_dir(output: Path) -> Path:
