@@ -175,6 +175,20 @@ def test_a_replaced_render_is_put_back_when_its_key_comes_back(tmp_path):
     assert (out / f"{doc.stem}.pdf").read_text() == "a3-key.pdf"
 
 
+def test_the_oldest_kept_render_can_be_put_back(tmp_path):
+    """Putting a render back keeps the one it replaces, which prunes the oldest: the one being put back."""
+    out = tmp_path / "out"
+    doc = Doc("fr", "synthesis")
+    first = _publish(out, doc, "k0")
+    _replace(out, doc, "k1")
+    _replace(out, doc, "k2")
+    assert sorted(p.stem for p in state.renders_dir(out, doc).glob("*.json")) == ["k0", "k1"]
+    assert state.restore_render(out, doc, "k0") == first
+    assert (out / f"{doc.stem}.pdf").read_text() == "k0.pdf"
+    assert state.file_signature(out / f"{doc.stem}.html") == first["html"]
+    assert sorted(p.stem for p in state.renders_dir(out, doc).glob("*.json")) == ["k1", "k2"]
+
+
 def test_only_the_latest_renders_are_kept_and_never_files_their_state_does_not_describe(tmp_path):
     out = tmp_path / "out"
     doc = Doc("en", "synthesis")

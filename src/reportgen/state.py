@@ -237,13 +237,17 @@ def restore_render(output: Path, doc: Doc, key: str) -> dict | None:
     files = {ext: folder / f"{key}{ext}" for ext in (".html", ".pdf")}
     if any(kept.get(ext[1:]) is None or kept.get(ext[1:]) != file_signature(p) for ext, p in files.items()):
         return None
-    keep_render(output, doc)  # the render it replaces, in turn
+    # Linked beside the published files first: keeping the render it replaces may prune this one from renders/.
+    moves = []
     for ext, p in files.items():
         published = Path(output) / f"{doc.stem}{ext}"
         published.parent.mkdir(parents=True, exist_ok=True)
         tmp = published.with_name(f".{published.name}.restore.part")
         tmp.unlink(missing_ok=True)
         os.link(p, tmp)
+        moves.append((tmp, published))
+    keep_render(output, doc)  # the render it replaces, in turn
+    for tmp, published in moves:
         os.replace(tmp, published)
     write_json(doc_state_path(output, doc), kept)
     return kept
