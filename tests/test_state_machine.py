@@ -1,20 +1,39 @@
 """The build state stays true: any sequence of commands leaves what a clean build of the current inputs would.
 
 A stateful property-based test (Hypothesis's ``RuleBasedStateMachine``) drives the real commands on a small dataset
-(one region, one country, fr + en: six publications, PDFs rendered): workflow builds, builds interrupted (Ctrl-C,
-SIGTERM, SIGKILL then ``--unlock``), ``reportgen brief`` (any code, language), ``reportgen validate --output``,
-``reportgen diff``, and changes of the inputs between them: ``languages`` narrowed and widened, ``pdf_variant``,
-a stylesheet override added and removed, the dataset folder switched to another evaluation and back, a country
-added and removed, a dataset with an error. After every build, the output folder holds byte for byte what a clean
-build of the current inputs holds (``changes.*`` aside: history), and ``changes.json`` lists exactly the
-publications whose published content differs from the previous published build. After the other commands, nothing
-published changed but what they make, and what they make is the clean build's.
+(one region, one country, fr + en: six publications, PDFs rendered): workflow builds (``snakemake`` on two cores or
+one, ``reportgen build``), ``reportgen serve``'s builds,
+builds interrupted (Ctrl-C, SIGTERM, SIGKILL then ``--unlock``), ``reportgen brief`` (any code, language),
+``reportgen validate --output``, ``reportgen diff``, and changes of the inputs between them: ``languages`` narrowed
+and widened, ``pdf_variant``, a stylesheet override added and removed, the dataset folder switched to another
+evaluation and back, a country added and removed, a dataset with an error. After every build, the output folder
+holds byte for byte what a clean build of the current inputs holds (``changes.*`` aside: history), and
+``changes.json`` lists exactly the publications whose published content differs from the previous published build.
+After the other commands, nothing published changed but what they make, and what they make is the clean build's.
 
-Clean builds are made once per input configuration and kept for the whole run (``CLEAN``). The number of sequences
-and their length are bounded (``SM_EXAMPLES``, ``SM_STEPS`` in the environment raise them); every sequence the
-machine ever found failing is kept below as a plain test, with the issue's brief-then-build sequence.
+What a step costs, and how the test stays within CI's budget (docs/performance.md, "The build-state machine"):
+
+- Commands run as forks of a warm interpreter (tests/warm.py): ``snakemake`` and ``reportgen``, the workflow's own
+  jobs included, through the same CLI entry points, Snakefile and rules, without an interpreter start-up and the
+  imports of Snakemake, pandas and WeasyPrint per process (a build that renders nothing: 8.8 s → 3–4 s). Ctrl-C,
+  ``kill`` and hard kills reach the processes they would reach. ``SM_RUNNER=subprocess`` runs each command as a
+  process of its own instead.
+- Clean builds are made once per input configuration (in a second zygote, so that each comparison is between two
+  hash seeds) and kept as the sha256 of each published file (``CLEAN``).
+- Each sequence starts from a copy of the first inputs' clean build, build state included (as a CI job restores
+  its cache), not from an empty folder: that first build renders everything (~30 s here).
+- At most one input differs from the first build's at a time (``SM_INPUTS_OFF``; 4 lets any combination happen):
+  each configuration met costs a clean build. Combinations are kept as explicit tests below.
+- Interrupted builds, serve builds (whose jobs start their interpreters anew) and builds on one core come at most
+  once every ``COSTLY_EVERY`` steps; every sequence runs all its ``SM_STEPS`` steps.
+
+Defaults: ``SM_EXAMPLES=8`` sequences of ``SM_STEPS=25`` steps, 200 steps. Measured at the commit that set them, on
+the 2-core machine shared with other test runs and benchmarks (load average 5–6.5): 202 steps in 413 s (38 builds
+× 4.7 s, 3 serve builds, 14 interrupted builds × 2.8 s, 12 briefs × 2.8 s, 25 validations × 1.1 s, 19 diffs × 1.9 s,
+91 input changes), 3 clean builds in 83 s of it. The test says its
+steps, their kinds and their cost at the end of the run. Every sequence the machine ever found failing is kept
+below as a plain test, with the issue's brief-then-build and serve-after-brief sequences.
 """
-
 from __future__ import annotations
 
 import collections
@@ -222,9 +241,9 @@ DEFAULT_STEPS = 25
 #: How many inputs may differ from the first build's at a time (SM_INPUTS_OFF; 4: any configuration).
 INPUTS_OFF = int(os.environ.get("SM_INPUTS_OFF", "1"))
 #: Steps at least between two costly steps: an interrupted build (cut short, ``--unlock``, and a next build that
-#: must finish its work) or a serve build (its jobs start their interpreters anew). Present in every long
-#: sequence, but not a fifth of its steps.
-COSTLY_EVERY = 4
+#: must finish its work), a serve build (its jobs start their interpreters anew) or a build on one core. Present in
+#: every long sequence, but not a fifth of its steps.
+COSTLY_EVERY = 5
 #: When an interrupted build is stopped, in seconds after its start (see the module's docstring for the phases).
 INTERRUPT_DELAYS = [0.3, 1.0, 2.0, 4.0]
 
@@ -401,12 +420,32 @@ class BuildStateMachine(RuleBasedStateMachine):
     # Rules: commands
     # ----------------------------------------------------------------------------------------------------------
 
+    # Three ways to run the workflow, three rules: builds (whose results are checked) are a good share of the steps.
+
     @rule()
     def build(self):
         self.say("build")
         before = published(self.out) if self.out.exists() else {}
         proc = self.snakemake()
         self.check_build(proc.returncode == 0, before, proc, "build")
+
+    @precondition(lambda self: self.since_costly >= COSTLY_EVERY)
+    @rule()
+    def build_on_one_core(self):
+        """``snakemake --cores 1``: one render worker, the data job beside it (costly: the documents one by one)."""
+        self.say("build_on_one_core")
+        self.since_costly = 0
+        before = published(self.out) if self.out.exists() else {}
+        proc = self.snakemake("--cores", "1")
+        self.check_build(proc.returncode == 0, before, proc, "build on one core")
+
+    @rule()
+    def reportgen_build(self):
+        """``reportgen build`` with the settings as flags (it runs the ``snakemake`` found on PATH)."""
+        self.say("reportgen_build")
+        before = published(self.out) if self.out.exists() else {}
+        proc = self.reportgen("build", "--cores", "2", *self.settings_args())
+        self.check_build(proc.returncode == 0, before, proc, "reportgen build")
 
     @precondition(lambda self: self.since_costly >= COSTLY_EVERY)
     @rule()
