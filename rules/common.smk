@@ -2,12 +2,14 @@
 
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import re
 import threading
 from pathlib import Path
 
+from reportgen import atomic
 from reportgen import state as layout
 
 DATA = config["data"]
@@ -18,6 +20,19 @@ SHARDS = int(config["shards"])
 
 wildcard_constraints:
     shard=r"\d+",
+
+
+def config_stamp():
+    """``{STATE}/config.json``: the configuration of this run, written when it changes (at parse time). Every stage
+    has it as input, so a change of config reruns them by modification time even when Snakemake's record of each
+    job's params (in .snakemake/) is missing: deleted, or an output folder copied or restored from a cache
+    elsewhere, where Snakemake found "Nothing to be done" after a change of languages or pdf_variant."""
+    path = Path(STATE, layout.CONFIG)
+    atomic.write_if_changed(path, json.dumps(config, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    return str(path)
+
+
+CONFIG_STAMP = config_stamp()
 
 
 def data_files(wildcards=None):

@@ -4,6 +4,7 @@ rule prepare:
     input:
         data_files,
         code=code_files,
+        config=CONFIG_STAMP,
         templates=template_files,
     output:
         plan=f"{STATE}/{layout.PLAN}",

@@ -4,6 +4,7 @@ rule index:
         shard_manifests,
         plan=f"{STATE}/{layout.PLAN}",
         code=code_files,
+        config=CONFIG_STAMP,
         templates=template_files,
     output:
         touch(f"{STATE}/{layout.INDEX_DONE}"),

@@ -5,6 +5,7 @@ rule render:
         plan=f"{STATE}/{layout.PLAN}",
         model=f"{STATE}/{layout.MODEL}",
         code=code_files,
+        config=CONFIG_STAMP,
         templates=template_files,
         catalogs=catalog_files,
     output:

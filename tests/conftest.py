@@ -41,6 +41,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What a test said of its own run (``record_property("said", …)``: the state machine's steps and time), at the
+    end of the run, also when it ran in an xdist worker (whose output pytest does not show)."""
+    for kind in ("passed", "failed"):
+        for report in terminalreporter.stats.get(kind, []):
+            for name, value in getattr(report, "user_properties", []):
+                if name == "said" and getattr(report, "when", "call") == "call":
+                    terminalreporter.write_line(f"{report.nodeid}: {value}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _no_pdf_rendering_in_the_fast_tier(request):
     """In ``-m "not slow"`` runs, rendering a PDF fails the test: such a test belongs to the slow tier."""

@@ -117,6 +117,31 @@ def test_common_keys(tiny):
     assert syn["root"] == "../" and syn["links"]["languages"][0]["label"] == "Français"
 
 
+def test_a_publication_links_its_versions_in_the_published_languages_only(tiny):
+    """A build of fewer languages (config ``languages``) publishes no other version: none is linked."""
+    ds, figures = tiny
+    doc = Doc("fr", "country", "NGA")
+    wide = build_context(doc, ds, figures, settings=RenderSettings(languages=("fr", "en")))
+    assert [o["lang"] for o in wide["links"]["languages"]] == ["en"]
+    assert build_context(doc, ds, figures, settings=RenderSettings())["links"] == wide["links"]  # () = all
+    narrowed = build_context(doc, ds, figures, settings=RenderSettings(languages=("fr",)))
+    assert narrowed["links"]["languages"] == []
+    assert {k: v for k, v in narrowed["links"].items() if k != "languages"} == {
+        k: v for k, v in wide["links"].items() if k != "languages"}
+
+
+def test_published_languages_are_the_configured_ones_within_the_evaluations(tiny):
+    from reportgen.settings import Settings
+    from reportgen.worker import published_languages
+
+    ds, _ = tiny
+    s = Settings.from_mapping({"data": "d", "output": "o"})
+    assert published_languages(s, ds) == ("fr", "en")
+    assert published_languages(Settings.from_mapping({"data": "d", "output": "o", "languages": ["en"]}), ds) == ("en",)
+    assert published_languages(Settings.from_mapping({"data": "d", "output": "o", "languages": ["en", "fr"]}),
+                               ds) == ("fr", "en")  # the evaluation's order
+
+
 def test_data_date_defaults_to_the_evaluation_month(tiny):
     ds, figures = tiny
     ctx = build_context(Doc("en", "country", "NGA"), ds, figures, settings=RenderSettings())

@@ -149,6 +149,64 @@ def test_a_cached_publication_whose_files_changed_is_not_restored(tmp_path):
     assert not (state.cache_dir(out) / "en").exists()
 
 
+def _replace(out, doc: Doc, text: str) -> dict:
+    """What a render does to a published publication: keep the render it replaces, then write new files (new
+    inodes, as atomic writes make) and their state."""
+    state.keep_render(out, doc)
+    for ext in (".html", ".pdf"):
+        (out / f"{doc.stem}{ext}").unlink()
+    return _publish(out, doc, text)
+
+
+def test_a_replaced_render_is_put_back_when_its_key_comes_back(tmp_path):
+    out = tmp_path / "out"
+    doc = Doc("fr", "country", "NGA")
+    ua = _publish(out, doc, "ua-key")
+    a3 = _replace(out, doc, "a3-key")
+    assert state.restore_render(out, doc, "other-key") is None
+    assert state.restore_render(out, doc, "ua-key") == ua
+    # The same bytes, size and modification time as that render left: its state describes the files again.
+    assert (out / f"{doc.stem}.pdf").read_text() == "ua-key.pdf"
+    assert state.read_doc_state(out, doc) == ua
+    assert state.file_signature(out / f"{doc.stem}.pdf") == ua["pdf"]
+    assert not list(out.rglob(".*.part"))
+    # The render it replaced is kept in turn: a-3u again is put back too.
+    assert state.restore_render(out, doc, "a3-key") == a3
+    assert (out / f"{doc.stem}.pdf").read_text() == "a3-key.pdf"
+
+
+def test_the_oldest_kept_render_can_be_put_back(tmp_path):
+    """Putting a render back keeps the one it replaces, which prunes the oldest: the one being put back."""
+    out = tmp_path / "out"
+    doc = Doc("fr", "synthesis")
+    first = _publish(out, doc, "k0")
+    _replace(out, doc, "k1")
+    _replace(out, doc, "k2")
+    assert sorted(p.stem for p in state.renders_dir(out, doc).glob("*.json")) == ["k0", "k1"]
+    assert state.restore_render(out, doc, "k0") == first
+    assert (out / f"{doc.stem}.pdf").read_text() == "k0.pdf"
+    assert state.file_signature(out / f"{doc.stem}.html") == first["html"]
+    assert sorted(p.stem for p in state.renders_dir(out, doc).glob("*.json")) == ["k1", "k2"]
+
+
+def test_only_the_latest_renders_are_kept_and_never_files_their_state_does_not_describe(tmp_path):
+    out = tmp_path / "out"
+    doc = Doc("en", "synthesis")
+    _publish(out, doc, "k0")
+    for i in range(1, 5):
+        _replace(out, doc, f"k{i}")
+    kept = sorted(p.stem for p in state.renders_dir(out, doc).glob("*.json"))
+    assert kept == ["k2", "k3"] and state.KEPT_RENDERS == 2
+    (out / f"{doc.stem}.pdf").write_text("edited by hand")  # the state no longer describes it
+    assert state.keep_render(out, doc) is False
+    # A kept render whose files changed is not put back.
+    (state.renders_dir(out, doc) / "k3.pdf").write_text("tampered")
+    assert state.restore_render(out, doc, "k3") is None
+    # A publication the plan no longer calls for leaves with its kept renders.
+    remove_stale(settings(tmp_path, out), {"languages": ["en"], "documents": []})
+    assert not state.renders_dir(out, doc).exists()
+
+
 @pytest.mark.slow  # renders a PDF
 @pytest.mark.xdist_group("build-stages")
 def test_a_brief_writes_nothing_of_the_workflows_state(tiny_dataset_dir, tmp_path):

@@ -36,8 +36,16 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
     if not candidates:
         raise ReportgenError(f"{code!r} is neither a country code (ISO alpha-3, e.g. NGA) nor a region "
                              "code (lower-case letters, digits and dashes)")
+    site = s.languages  # the languages the site publishes, as the build's config says them
     s = Settings(**{**s.__dict__, "languages": (lang,)})
     ds, figures, plan = build.prepare_model(s, quiet=True)
+    unknown = [x for x in site if x not in ds.evaluation.languages]
+    if unknown:  # as the build says of the same config
+        raise ReportgenError(f"languages {unknown} are not declared in evaluation.yaml "
+                             f"(it declares {list(ds.evaluation.languages)}); fix the languages config key")
+    # The plan holds this one publication; the brief links its versions in the languages the site publishes, and
+    # in its own (the plan's languages are what a build publishes): it is byte-identical to the build's.
+    plan["languages"] = [x for x in ds.evaluation.languages if not site or x in site or x == lang]
     state.ensure_version(s.output)  # the publication's state it reads and writes is of this version
     keys = {d["key"] for d in plan["documents"]}
     fallback = candidates[-1] if is_country_code(code.upper()) else candidates[0]

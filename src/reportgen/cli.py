@@ -8,6 +8,7 @@ light stages start fast.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from pathlib import Path
@@ -196,7 +197,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help=f"print every line: each problem and warning on its own (by default repeated ones "
                              f"are grouped), each job's details; the same as {VERBOSE_ENV}=1")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # No abbreviated flags: `reportgen validate --data DIR` (whose folder is positional) was read as --data-date.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
+                                parser_class=functools.partial(argparse.ArgumentParser, allow_abbrev=False))
 
     p = sub.add_parser("validate", help="check a dataset folder against the contract and list every problem",
                        description="Check DATA_DIR against the dataset contract (docs/dataset.md). Prints each "
@@ -252,8 +255,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("brief", help="build the brief of one country or region, on its own",
                        description="Validate the data and build one brief (a country code like NGA or a region "
-                                   "code) in one language, without the workflow.")
-    _settings_args(p, exclude=frozenset({"languages"}))
+                                   "code) in one language, without the workflow. --languages names the languages "
+                                   "the site publishes, as the build's config does: the brief links its versions "
+                                   "in those only.")
+    _settings_args(p)
     p.add_argument("code", help="country code (ISO alpha-3, e.g. NGA) or region code")
     p.add_argument("--lang", required=True, choices=LANGUAGES, help="language of the brief")
     p.set_defaults(func=cmd_brief)

@@ -73,6 +73,9 @@ class RenderSettings:
         :func:`reportgen.assets.dataset_images` decides): a narrative image ``assets/map.png`` shows from
         ``{root}assets/data/map.png`` when ``map.png`` is one of them, else as its text alternative. Empty (the
         default): narrative images show their text alternative only.
+    languages: the languages the build publishes (config ``languages`` within the evaluation's); a publication
+        links its versions in these only (``links.languages``), so a build of fewer languages links no page it
+        does not publish. Empty (the default): every language of the evaluation.
     """
 
     data_date: str = ""
@@ -87,6 +90,7 @@ class RenderSettings:
     top_partners: int = 10
     workbook: str = "data/figures.xlsx"
     narrative_images: frozenset[str] = frozenset()
+    languages: tuple[str, ...] = ()
 
 
 # Message ids translated in context (chart labels, names of codes). Marked with N_ for extraction.
@@ -405,7 +409,7 @@ class _Builder:
         data_date = self.s.data_date or ev.published
         other = []
         for other_lang in ev.languages:
-            if other_lang == lang:
+            if other_lang == lang or (self.s.languages and other_lang not in self.s.languages):
                 continue
             other.append({
                 "lang": other_lang,

@@ -77,6 +77,7 @@ def remove_stale(s: Settings, plan: dict) -> list[str]:
                 os.replace(p, cached)
         if doc.lang in languages:
             state.doc_state_path(s.output, doc).unlink(missing_ok=True)
+            shutil.rmtree(state.renders_dir(s.output, doc), ignore_errors=True)
         removed.append(key)
     cache = state.cache_dir(s.output)
     for lang in languages:

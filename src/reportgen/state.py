@@ -7,6 +7,7 @@ Layout (relative to the output folder)::
 
     .reportgen/
       version                  the state's format (STATE_VERSION) and reportgen's version; anything else: rebuilt
+      config.json              the workflow's config, rewritten when it changes: an input of every stage
       plan.json                the render plan: languages, epoch, documents and their shard (written by prepare)
       model.pickle             the validated dataset and its figures (prepare → render)
       catalog.pickle           what the index page needs of the dataset, pandas-free (prepare → index)
@@ -19,6 +20,9 @@ Layout (relative to the output folder)::
       charts/                  charts kept across builds (by content key)
       cache/{lang}/…/{x}.html|pdf  publications of languages the last build left out (config ``languages``), kept
                                with their docs/ state so that widening the languages again re-renders nothing
+      renders/{lang}/…/{x}/{key}.html|pdf|json  the last renders of a publication that a new render replaced (hard
+                               links: no copy), with their state, put back when its key is theirs again (a setting
+                               changed and changed back re-renders nothing)
       snapshot.json            what the last build published (changes report), snapshot.previous.json before it;
                                snapshot.pending.json: what the running build will publish (committed by index)
       logs/, benchmarks/       Snakemake's logs and benchmarks of each rule
@@ -73,16 +77,21 @@ SNAPSHOT_PENDING = "snapshot.pending.json"
 LOGS = "logs"
 BENCHMARKS = "benchmarks"
 VERSION = "version"
+CONFIG = "config.json"
 TMP = "tmp"
 CACHE = "cache"
+RENDERS = "renders"
+#: How many replaced renders of each publication ``renders/`` keeps (the most recent ones).
+KEPT_RENDERS = 2
 
 #: Bumped whenever the meaning or format of a file above changes: state of another version is not trusted.
 STATE_VERSION = 3
 
 #: What the stage results of the workflow are (see :func:`invalidate_workflow`).
 WORKFLOW_RESULTS = (PLAN, MODEL, CATALOG, INDEX_DONE)
-#: Kept when a state of another version is wiped: Snakemake's own logs and benchmarks (it writes them itself).
-KEPT_ON_RESET = (LOGS, BENCHMARKS)
+#: Kept when a state of another version is wiped: Snakemake's own logs and benchmarks (it writes them itself) and
+#: the run's config (an input of every stage, written when the workflow is parsed).
+KEPT_ON_RESET = (LOGS, BENCHMARKS, CONFIG)
 
 
 def state_dir(output: Path) -> Path:
@@ -181,6 +190,67 @@ def cache_dir(output: Path) -> Path:
 
 def cached_path(output: Path, doc: Doc, ext: str) -> Path:
     return cache_dir(output) / f"{doc.stem}{ext}"
+
+
+def renders_dir(output: Path, doc: Doc) -> Path:
+    """The kept renders of a publication (see :func:`keep_render`)."""
+    return state_dir(output) / RENDERS / doc.stem
+
+
+def keep_render(output: Path, doc: Doc) -> bool:
+    """Before a render replaces a publication: keep its files as they are (hard links, so nothing is copied and
+    size and modification time stay those its state records) with that state, under its key; keep the
+    the :data:`KEPT_RENDERS` most recent ones. Nothing is kept when the files are not the ones the state
+    describes. Returns True when they were kept."""
+    last = read_doc_state(output, doc)
+    published = {ext: Path(output) / f"{doc.stem}{ext}" for ext in (".html", ".pdf")}
+    if not last or not isinstance(last.get("key"), str) or any(
+            last.get(ext[1:]) is None or last.get(ext[1:]) != file_signature(p) for ext, p in published.items()):
+        return False
+    folder = renders_dir(output, doc)
+    folder.mkdir(parents=True, exist_ok=True)
+    key = last["key"]
+    try:
+        for ext, p in published.items():
+            kept = folder / f"{key}{ext}"
+            kept.unlink(missing_ok=True)
+            os.link(p, kept)
+    except OSError:  # a file system without hard links: nothing kept
+        for ext in published:
+            (folder / f"{key}{ext}").unlink(missing_ok=True)
+        return False
+    write_json(folder / f"{key}.json", last)
+    states = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    for old in states[KEPT_RENDERS:]:
+        for ext in (".html", ".pdf", ".json"):
+            old.with_suffix(ext).unlink(missing_ok=True)
+    return True
+
+
+def restore_render(output: Path, doc: Doc, key: str) -> dict | None:
+    """Put back the kept render of ``doc`` whose key is ``key`` (its files and its state), when its files are
+    still the ones its state records, keeping the render it replaces; returns that state, else None."""
+    folder = renders_dir(output, doc)
+    kept = read_json(folder / f"{key}.json")
+    if not isinstance(kept, dict) or kept.get("key") != key:
+        return None
+    files = {ext: folder / f"{key}{ext}" for ext in (".html", ".pdf")}
+    if any(kept.get(ext[1:]) is None or kept.get(ext[1:]) != file_signature(p) for ext, p in files.items()):
+        return None
+    # Linked beside the published files first: keeping the render it replaces may prune this one from renders/.
+    moves = []
+    for ext, p in files.items():
+        published = Path(output) / f"{doc.stem}{ext}"
+        published.parent.mkdir(parents=True, exist_ok=True)
+        tmp = published.with_name(f".{published.name}.restore.part")
+        tmp.unlink(missing_ok=True)
+        os.link(p, tmp)
+        moves.append((tmp, published))
+    keep_render(output, doc)  # the render it replaces, in turn
+    for tmp, published in moves:
+        os.replace(tmp, published)
+    write_json(doc_state_path(output, doc), kept)
+    return kept
 
 
 # --------------------------------------------------------------------------------------------------------------

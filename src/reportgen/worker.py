@@ -5,7 +5,9 @@ HTML loads (stylesheets, fonts, images: :mod:`reportgen.deps`), of the PDF rende
 of the PDF options and of its attachments. A publication is re-rendered only when its key changed or its files are
 not the ones the last build wrote (:mod:`reportgen.state` keeps both); every other publication keeps its bytes and
 modification time. Templates, styles, data and code changes are all caught this way, and a change that does not
-alter what a publication prints does not re-render it.
+alter what a publication prints does not re-render it. A render that replaces a publication keeps the
+files it replaces (``state.keep_render``, hard links) with their key, and a later render of that key puts them back
+instead of rendering (a setting changed and changed back, a data edit undone, languages narrowed then widened).
 
 Fast. Rendering pays the interpreter start-up and the WeasyPrint import once per render job: the job imports
 everything, then forks a pool of warm workers (one per core it was given) that render documents from a shared
@@ -303,10 +305,13 @@ class Worker:
             if s.render_timeout:  # the whole document: context, Markdown, HTML and PDF
                 _arm_alarm(s.render_timeout)
             page = self.page(doc)
-            if self.is_current(page):
+            current = self.is_current(page) or state.restore_render(s.output, doc, page.key) is not None
+            if current:
+                # Its files are those of its key: left as they are, or put back as an earlier render left them.
                 last = state.read_doc_state(s.output, doc) or {}
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], page.title)
+            state.keep_render(s.output, doc)  # the render it replaces, for a build that asks for it again
             atomic.write_if_changed(html_path, page.html)
             rendered = self.render_pdf(page)
             if s.render_timeout:
@@ -356,7 +361,8 @@ class Worker:
                          error=f"internal error {type(exc).__name__}: {exc} (please report it)")
 
     def render_settings(self) -> RenderSettings:
-        return make_render_settings(self.s, self.ds)
+        # The plan's languages are the ones the build publishes (the render job's settings do not name them).
+        return make_render_settings(self.s, self.ds, self.plan.get("languages"))
 
 
 def restore_cached(output, doc: Doc, last: dict) -> bool:
@@ -372,13 +378,22 @@ def restore_cached(output, doc: Doc, last: dict) -> bool:
     return True
 
 
-def make_render_settings(s: Settings, ds) -> RenderSettings:
-    """What the build settings decide about every publication (see :class:`reportgen.context.RenderSettings`)."""
+def published_languages(s: Settings, ds) -> tuple[str, ...]:
+    """The languages a build of ``s`` publishes: config ``languages`` within the evaluation's, in the evaluation's
+    order (all of the evaluation's when the config names none)."""
+    return tuple(lang for lang in ds.evaluation.languages if not s.languages or lang in s.languages)
+
+
+def make_render_settings(s: Settings, ds, languages=None) -> RenderSettings:
+    """What the build settings decide about every publication (see :class:`reportgen.context.RenderSettings`).
+    ``languages``: the languages the build publishes (its plan's), by default those of ``s``."""
     return RenderSettings(
         data_date=s.data_date or ds.evaluation.published,
         pdf_variant=s.pdf_variant,
         public_url=s.public_url,
         narrative_images=frozenset(dataset_images(ds.root)),
+        languages=(tuple(lang for lang in ds.evaluation.languages if lang in languages) if languages
+                   else published_languages(s, ds)),
     )
 
 
