@@ -521,6 +521,7 @@ def synthetic_dataset(n_actions=20_000, n_countries=200, n_regions=20, seed=1) -
     return ds
 
 
+@pytest.mark.slow  # builds and validates a 20,000-action dataset (~3 s): the full tier's
 def test_all_scope_figures_of_a_large_dataset_are_fast():
     ds = synthetic_dataset()
     # CPU time of this process: other jobs sharing the machine (parallel tests) do not make it flaky.

@@ -82,6 +82,7 @@ def test_no_script_no_external_reference_no_text_element(svgs):
         assert "url(http" not in svg and "@import" not in svg
 
 
+@pytest.mark.slow  # starts other Python processes that import matplotlib (~3 s): the full tier's
 def test_deterministic_within_and_across_processes(fr, en, svgs):
     assert all_charts(fr, en) == svgs
     code = (

@@ -311,6 +311,7 @@ def test_yaml_values_python_cannot_build_are_problems(tmp_path):
     assert doc is None and p.rule == "yaml"
 
 
+@pytest.mark.slow  # a YAML bomb on purpose (~3 s): the full tier's
 def test_deeply_nested_yaml_is_a_problem(tmp_path):
     doc, [p] = read_yaml(write(tmp_path, "a: " + "[" * 5000 + "]" * 5000 + "\n"))
     assert doc is None and p.rule == "yaml"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import openpyxl
 import pandas as pd
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -181,6 +182,7 @@ def assert_well_formed(result: ValidationResult) -> None:
     render_report(result.problems, Path("data"))
 
 
+@pytest.mark.slow  # the fast tier's longest test (~6 s idle even with a tenth of the examples): the full tier's
 @settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(data=st.data())
