@@ -28,7 +28,9 @@ def config_stamp():
     job's params (in .snakemake/) is missing: deleted, or an output folder copied or restored from a cache
     elsewhere, where Snakemake found "Nothing to be done" after a change of languages or pdf_variant."""
     path = Path(STATE, layout.CONFIG)
-    atomic.write_if_changed(path, json.dumps(config, sort_keys=True, ensure_ascii=False, default=str) + "\n")
+    # Not the output folder's own path: the state records none, so that a copied output folder keeps working.
+    values = {key: value for key, value in config.items() if key != "output"}
+    atomic.write_if_changed(path, json.dumps(values, sort_keys=True, ensure_ascii=False, default=str) + "\n")
     return str(path)
 
 
