@@ -150,8 +150,13 @@ def config_args(inputs: Inputs, data: Path, out: Path, override: Path) -> list[s
 def snakemake_cmd(inputs: Inputs, data: Path, out: Path, override: Path, *extra: str,
                   role: str = "machine") -> tuple[list[str], dict[str, str]]:
     exe, env = command("snakemake", role)
-    return [*exe, "--snakefile", str(ROOT / "Snakefile"), "--cores", "2", *extra, "--config",
-            *config_args(inputs, data, out, override)], env
+    # A Snakemake working directory of the output folder's own (locks, metadata): the machine's --unlock, and the
+    # end of any other test's run in the project folder (Snakemake then removes its whole lock folder), touch no
+    # other build's locks (as in tests/test_crash.py).
+    workdir = out.parent / f"{out.name}.snakemake-workdir"
+    workdir.mkdir(parents=True, exist_ok=True)
+    return [*exe, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *extra,
+            "--config", *config_args(inputs, data, out, override)], env
 
 
 def run(cmd: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
