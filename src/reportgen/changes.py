@@ -58,7 +58,7 @@ import jinja2
 from . import atomic, state
 from .aggregate import compute_figures, country_figures, region_figures
 from .errors import ReportgenError
-from .i18n import Formatter, gettext_for, language_name
+from .i18n import N_, Formatter, gettext_for, language_name
 from .model import LANGUAGES, Dataset, Doc, is_missing
 from .plan import plan_documents
 from .render import make_environment, render_template
@@ -114,11 +114,6 @@ def _plain(value: Any) -> float | int | None:
         return value
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
-
-
-def N_(message: str) -> str:
-    """Marks a message for extraction (babel.cfg); translated where it is shown (changes.html.j2)."""
-    return message
 
 
 class _FigureList:

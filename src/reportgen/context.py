@@ -45,7 +45,7 @@ from .aggregate import (
 from .assets import image_url
 from .charts import others_count
 from .errors import ReportgenError
-from .i18n import gettext_for, language_name
+from .i18n import N_, gettext_for, language_name
 from .markdown import render_markdown
 from .model import CRITERIA, Dataset, Doc, Term, is_missing, notice_of
 from .typography import Verbatim
@@ -94,8 +94,6 @@ class RenderSettings:
 
 
 # Message ids translated in context (chart labels, names of codes). Marked with N_ for extraction.
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention
-    return message
 
 
 PRIORITY_LABELS = {"high": N_("high priority"), "medium": N_("medium priority"), "low": N_("low priority")}

@@ -56,6 +56,11 @@ from .model import LANGUAGES, is_missing
 
 #: What money(), percent() and number() print for a missing value.
 MISSING = "–"
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Marks a message for extraction (babel.cfg's default keywords); it is translated where it is shown."""
+    return message
+
 #: Folder of the catalogs: {LOCALE_DIR}/{lang}/LC_MESSAGES/messages.po
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"

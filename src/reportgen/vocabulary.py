@@ -14,12 +14,8 @@ from __future__ import annotations
 
 import re
 
-from .i18n import gettext_for
+from .i18n import N_, gettext_for
 from .model import CHANNELS, CRITERIA, PILLARS, Scale, Term
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention: marks a message for extraction
-    return message
 
 
 CRITERION_LABELS = {"relevance": N_("relevance"), "coherence": N_("coherence"),
