@@ -3,6 +3,7 @@
     python bench/check_layout.py                 # 150 countries, 58 regions, 2,400 actions, amounts up to 9 digits
     python bench/check_layout.py --data DIR      # any dataset folder
     python bench/check_layout.py --languages fr  # one language only (half the time)
+    python bench/check_layout.py --kinds synthesis region  # only these kinds of publication
 
 Without --data, the dataset is generated with bench/make_synthetic.py (--countries 150 --regions 58 --actions 2400
 --max-amount 999999999, seed 1) into bench/.data/ (git-ignored). The script runs the build's prepare stage, then
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="dataset folder (default: generate the real-sized one)")
     parser.add_argument("--output", type=Path, help="output folder (default: bench/.data/<dataset>-out)")
     parser.add_argument("--languages", nargs="+", help="languages to check (default: the evaluation's)")
+    parser.add_argument("--kinds", nargs="+", choices=("synthesis", "regions", "countries", "region", "country"),
+                        help="kinds of publication to check (default: all)")
     args = parser.parse_args(argv)
+    kinds = {k if k == "synthesis" or k.endswith("s") else k + "s" for k in args.kinds or ()}
 
     data = args.data
     if data is None:
@@ -79,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     times: list[tuple[float, str]] = []
     keys = [d["key"] for d in plan["documents"]]
+    if kinds:
+        keys = [k for k in keys if (k.split("/")[1] if "/" in k else k) in kinds]
     for n, key in enumerate(keys, 1):
         kept.clear()
         result = worker.render(key)

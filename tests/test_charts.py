@@ -255,3 +255,58 @@ def test_others_bar_follows_max_bars_never_more_than_max(en):
                                               others="Other partners (%(num)s)", max_bars=41))
              if t.startswith(("Partner", "Other"))]
     assert shown == many[40 - (charts.MAX_BARS - 1):] + [f"Other partners ({40 - charts.MAX_BARS + 1})"]
+
+
+def _drawn_extents(monkeypatch, draw):
+    """The figure's size and the extent of every text it draws, in points (from matplotlib's own layout)."""
+    seen = {}
+    real = charts._Canvas.svg
+
+    def capture(self):
+        seen["canvas"] = self
+        return real(self)
+
+    monkeypatch.setattr(charts._Canvas, "svg", capture)
+    svg = draw()
+    canvas = seen["canvas"]
+    renderer = canvas.fig.canvas.get_renderer() if hasattr(canvas.fig.canvas, "get_renderer") else None
+    if renderer is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        renderer = FigureCanvasAgg(canvas.fig).get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in canvas.fig.texts]
+    return svg, canvas, boxes
+
+
+def test_a_legend_of_many_long_channels_wraps_inside_the_chart(monkeypatch, fr):
+    """Issue 12: a vocabulary with many channels, some with long names, keeps its legend inside the chart: the
+    entries go on several rows (the chart grows taller), a name too long for a row is cut with "…"."""
+    names = ["bilatéral", "multilatéral via les agences des Nations unies", "régional", "société civile",
+             "coopération décentralisée des collectivités territoriales", "fonds fiduciaires",
+             "Programme conjoint de renforcement des capacités " * 4]
+    series = {name: [1.0e6 * (k + 1), 2.0e6] for k, name in enumerate(names)}
+    svg, canvas, boxes = _drawn_extents(monkeypatch, lambda: charts.stacked_bar_svg(["2010", "2011"], series,
+                                                                                     "EUR", "fr"))
+    legend = [(text, box) for text, box in boxes if not any(ch.isdigit() for ch in text)]
+    assert len(legend) == len(names)
+    for text, box in boxes:  # every text inside the figure, legend included
+        assert box.x0 >= -0.5 and box.x1 <= canvas.width + 0.5, (text, box)
+        assert box.y0 >= -0.5 and box.y1 <= canvas.height + 0.5, (text, box)
+    rows = sorted({round(box.y0) for _, box in legend})
+    assert len(rows) >= 3  # several rows of entries
+    assert legend[-1][0].endswith("…") and len(legend[-1][0]) < len(names[-1])
+    assert [t for t, _ in legend[:-1]] == names[:-1]  # the others in full, in stacking order
+    # The bars keep their height: the chart grows by the extra rows of its legend.
+    short = charts.stacked_bar_svg(["2010", "2011"], {"a": [1.0, 2.0], "b": [1.0, 1.0]}, "EUR", "fr")
+    height = lambda s: float(ET.fromstring(s).get("height").removesuffix("pt"))  # noqa: E731
+    assert height(svg) >= height(short) + (len(rows) - 1) * charts._LINE - 0.5
+
+
+def test_legend_rows_keep_order_and_fit(fr):
+    rows = charts.legend_rows(["a", "b" * 10, "c" * 300, "d"], 120.0)
+    flat = [e for row in rows for e in row]
+    assert flat[0] == "a" and flat[1] == "b" * 10 and flat[-1] == "d"
+    assert flat[2].endswith("…")
+    for row in rows:
+        width = sum(charts._SQUARE + 3 + charts._text_width_pt(e) for e in row) + charts._LEGEND_SEP * (len(row) - 1)
+        assert width <= 120.0 + 0.01, row
+    assert charts.legend_rows(["x", "y"], 500.0) == [["x", "y"]]  # one row when they fit

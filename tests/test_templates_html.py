@@ -338,6 +338,36 @@ def test_the_override_folder_changes_a_publication(tmp_path, tiny_dataset_dir):
     assert soup(out / "en/countries/NGA.html").find("footer").get_text() == "My footer"
 
 
+
+def test_many_regions_make_a_table_and_many_recommendations_sit_closer(tmp_path, tiny_dataset_dir):
+    """Issue 12: past ``max_region_sections`` regions, the synthesis gives each region a table row (its key figures
+    and its brief), not a section, and Table 2's links still land on it; past ``compact_recommendations`` the list
+    is set closer. Below both, the synthesis keeps a section per region and the usual list."""
+    out = tmp_path / "out"
+    settings = RenderSettings(data_date="2014-03", max_region_sections=1, compact_recommendations=2)
+    info = build_tree(tiny_dataset_dir, out, settings=settings, docs=[Doc("en", "synthesis"), Doc("fr", "synthesis")])
+    for lang in ("en", "fr"):
+        s = soup(out / f"{lang}/synthesis.html")
+        chapter = s.find(id="s-regions")
+        assert not chapter.select("section.region-summary")
+        table = chapter.find("table", id="t-region-briefs")
+        rows = table.select("tbody tr")
+        assert len(rows) >= 2 and all(r.get("id", "").startswith("region-") for r in rows)
+        for a in s.select("#t-regions tbody a"):  # Table 2 links each region to its row
+            assert s.find(id=a["href"].lstrip("#")) in rows
+        briefs = [r.th.a["href"] for r in rows if r.th.a]
+        assert briefs and all(h.startswith(f"../{lang}/regions/") for h in briefs)
+        caption = s.find("table", id="t-actions").caption.get_text()
+        assert caption.startswith("Table 8." if lang == "en" else "Tableau 8.")
+        assert "compact" in s.select_one("ol.recommendations")["class"]
+    plain = tmp_path / "plain"
+    build_tree(tiny_dataset_dir, plain, docs=[Doc("en", "synthesis")])
+    s = soup(plain / "en/synthesis.html")
+    assert s.select("#s-regions section.region-summary") and not s.find(id="t-region-briefs")
+    assert s.find("table", id="t-actions").caption.get_text().startswith("Table 7.")
+    assert "compact" not in s.select_one("ol.recommendations")["class"]
+
+
 # --- PDF, from the published HTML, on the embedded dataset ------------------------------------------------------
 
 PAGE_RANGES = {"synthesis": (8, 16), "region": (2, 4), "country": (1, 2)}

@@ -193,6 +193,44 @@ _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _PAD = 4.0  # points around the drawing
 _GAP = 4.0  # points between a label and what it labels
 _LINE = FONT_SIZE * 1.5  # height of a line of text
+_SQUARE = FONT_SIZE * 0.9  # a legend's colour square
+_LEGEND_SEP = 14.0  # points between two legend entries
+
+
+def _fit_text(text: str, width: float) -> str:
+    """``text`` cut with "…" (at a space when one is near) so that it is at most ``width`` points wide."""
+    if _text_width_pt(text) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # the longest prefix that fits with its ellipsis
+        mid = (lo + hi + 1) // 2
+        if _text_width_pt(text[:mid].rstrip() + "…") <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    if space > lo * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def legend_rows(labels: Sequence[str], width: float) -> list[list[str]]:
+    """The entries of a legend laid out in rows of at most ``width`` points, in order: an entry goes on the next row
+    when it does not fit beside the previous ones, and a label too long for a row of its own is cut with "…" (the
+    table beside the chart names every series in full)."""
+    rows: list[list[str]] = []
+    x = width + 1.0
+    for label in labels:
+        text = _fit_text(str(label), width - _SQUARE - 3)
+        w = _SQUARE + 3 + _text_width_pt(text)
+        if rows and x + w <= width:
+            rows[-1].append(text)
+        else:
+            rows.append([text])
+            x = 0.0
+        x += w + _LEGEND_SEP
+    return rows
 
 
 def _columns(
@@ -204,7 +242,8 @@ def _columns(
     legend: bool,
     axis: bool,
 ) -> None:
-    """Vertical bars (stacked when several series) with the categories below, and an axis of short amounts."""
+    """Vertical bars (stacked when several series) with the categories below, and an axis of short amounts; the
+    legend above them, on as many rows as its entries need (:func:`legend_rows`)."""
     n = len(categories)
     totals = [sum(values[i] for _, values in series) for i in range(n)]
     top = max(totals, default=0.0)
@@ -219,7 +258,8 @@ def _columns(
     amounts = [fmt.money_in(v, unit) if v > 0 else "" for v in totals]
     every_bar = max(map(_text_width_pt, amounts), default=0.0) + 2 <= slot
     y0 = _PAD + _LINE
-    y1 = canvas.height - _PAD - (_LINE + 4 if legend else (FONT_SIZE / 2 if axis else 0)) - _LINE
+    rows = legend_rows([label for label, _ in series], x1 - x0) if legend else []
+    y1 = canvas.height - _PAD - (len(rows) * _LINE + 4 if rows else (FONT_SIZE / 2 if axis else 0)) - _LINE
     bar = slot * 0.7
 
     def y(v: float) -> float:
@@ -246,13 +286,14 @@ def _columns(
         for i in (range(n) if every_bar else [totals.index(top)]):
             if amounts[i]:
                 canvas.text(x0 + (i + 0.5) * slot, y(totals[i]) + 2, amounts[i], "center", "bottom")
-    if legend:
-        x, ly = x0, canvas.height - _PAD - _LINE / 2 - 2
-        square = FONT_SIZE * 0.9
-        for k, (label, _) in enumerate(series):
-            canvas.rects([(x, ly - square / 2, square, square)], PALETTE[k % len(PALETTE)])
-            canvas.text(x + square + 3, ly, str(label), "left", "center_baseline")
-            x += square + 3 + _text_width_pt(str(label)) + 14
+    k = 0
+    for r, entries in enumerate(rows):
+        x, ly = x0, canvas.height - _PAD - _LINE / 2 - 2 - r * _LINE
+        for text in entries:
+            canvas.rects([(x, ly - _SQUARE / 2, _SQUARE, _SQUARE)], PALETTE[k % len(PALETTE)])
+            canvas.text(x + _SQUARE + 3, ly, text, "left", "center_baseline")
+            x += _SQUARE + 3 + _text_width_pt(text) + _LEGEND_SEP
+            k += 1
 
 
 def _draw_stacked(
@@ -269,7 +310,9 @@ def _draw_stacked(
         if len(values) != len(categories):
             raise ValueError(f"stacked bars: series {label!r} has {len(values)} values for {len(categories)} years")
     with matplotlib.rc_context(_setup()):
-        canvas = _Canvas(width_cm, height_cm)
+        # A legend of several rows makes the chart taller, not its bars shorter.
+        rows = len(legend_rows([label for label, _ in clean], width_cm * 72 / 2.54 - 2 * _PAD))
+        canvas = _Canvas(width_cm, height_cm + max(rows - 1, 0) * _LINE * 2.54 / 72)
         _columns(canvas, [str(c) for c in categories], clean, fmt, legend=bool(clean), axis=True)
         return canvas.svg()
 

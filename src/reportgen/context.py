@@ -67,6 +67,12 @@ class RenderSettings:
     max_region_countries: rows of a regional brief's countries table (the largest, in their order); the rest are
         counted and pointed to the workbook.
     top_countries: rows of the synthesis's table of the largest countries.
+    max_region_sections: the synthesis's chapter on the regions gives each region a short section of its own when
+        there are at most this many regions; with more, it gives each region one row of a table (its countries,
+        actions, mean score, largest country and a link to its brief), which keeps the synthesis near its page
+        budget (58 regions took 8 pages as sections, under 2 as rows).
+    compact_recommendations: the synthesis sets its recommendations closer together when there are more than this
+        many (two lines each instead of three: 78 recommendations took 5 pages, 3.5 set closer).
     top_partners: rows of the partners tables (the rest are summed in an "other partners" row).
     workbook: path of the data workbook, relative to the output folder.
     narrative_images: the dataset's published images (paths relative to its ``assets/`` folder, as
@@ -87,6 +93,8 @@ class RenderSettings:
     max_country_actions: int = 15
     max_region_countries: int = 30
     top_countries: int = 10
+    max_region_sections: int = 12
+    compact_recommendations: int = 20
     top_partners: int = 10
     workbook: str = "data/figures.xlsx"
     narrative_images: frozenset[str] = frozenset()
@@ -751,6 +759,7 @@ class _Builder:
                 "top": max(themes, key=lambda p: p["committed"] or 0.0),
                 "others": others_count(len(themes))}
         data_note = self.data_note(t, regional_total, ds.actions)
+        recommendations = self.recommendations(None)
         return {
             "doc_title": self.ev.title.get(self.lang, ""),
             "running_title": self.ev.title.get(self.lang, ""),
@@ -766,7 +775,9 @@ class _Builder:
             "partners": partners,
             "themes": themes,
             "ratings": ratings,
-            "recommendations": self.recommendations(None),
+            "recommendations": recommendations,
+            "compact_recommendations": len(recommendations) > self.s.compact_recommendations,
+            "region_table": len(regions) > self.s.max_region_sections,
             "annex": annex,
             "narrative": narr,
             "country_codes": country_codes,
