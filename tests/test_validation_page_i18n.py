@@ -152,3 +152,18 @@ def test_numbers_in_messages_use_the_page_language_marks():
     assert lang == "fr"
     assert _visible(fr) == ("fait 1\u202f000\u202f001 octets, au-delà de la limite de 1\u202f000\u202f000 octets ; "
                             "réduisez-le")
+
+
+def test_column_descriptions_name_the_language_in_french():
+    from reportgen.review import _catalog_gettext
+    from reportgen.schema import TABLES, FieldDescription
+
+    fr = _catalog_gettext("fr")
+    for table in TABLES.values():
+        for f in table.fields:
+            if not f.per_language:
+                continue
+            english = FieldDescription(f.description, "en")
+            assert "that language" not in english and "English" in english, english
+            french = str(FieldDescription(f.description, "en").html(fr, "fr"))
+            assert "cette langue" not in french and "en anglais" in french, french
