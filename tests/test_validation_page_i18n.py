@@ -9,6 +9,7 @@ import pickle
 import re
 
 import pytest
+from typocheck import french_violations
 
 from reportgen.errors import Msg, Number, Problem
 from reportgen.fields import either
@@ -16,7 +17,6 @@ from reportgen.i18n import gettext_for
 from reportgen.iso3166 import describe
 from reportgen.review import message_html, render_validation_page, validation_json
 from reportgen.validate import validate_dataset
-from typocheck import french_violations
 
 
 def _set(text: str, row: int, column: str, value: str) -> str:
