@@ -19,6 +19,7 @@ import openpyxl
 import pytest
 
 from reportgen.load import sniff_separator
+from reportgen.review import is_translated
 from reportgen.review import write_validation_report as write_report
 from reportgen.validate import validate_dataset
 
@@ -320,6 +321,9 @@ def test_broken_dataset(case: Case, tiny_dataset_files, write_dataset, tmp_path)
     # every problem says where and what; the report lists them all; nothing else moved
     for p in result.problems:
         assert p.message and str(p).startswith(f"{p.severity}: {p.file}")
+    # every message of the corpus is said in French on a French validation page (issue 15)
+    untranslated = [str(p) for p in result.problems if not is_translated(p.message, "fr")]
+    assert not untranslated, "\n".join(untranslated)
     report = json.loads((output / "validation.json").read_text(encoding="utf-8"))
     assert {(r["file"], r["row"], r["column"], r["rule"]) for r in report} == errors | warnings
     after = snapshot(output)

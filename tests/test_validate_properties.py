@@ -27,6 +27,7 @@ from tiers import examples
 from reportgen.errors import Problem, sort_key
 from reportgen.fields import CellError, parse_amount, parse_integer, parse_number
 from reportgen.load import sniff_separator
+from reportgen.review import is_translated
 from reportgen.review import render_validation_page as render_report
 from reportgen.review import validation_json as report_json
 from reportgen.schema import RULES
@@ -169,6 +170,7 @@ def assert_well_formed(result: ValidationResult) -> None:
         assert p.row is None or (isinstance(p.row, int) and p.row >= 1), p
         assert p.column is None or isinstance(p.column, str)
         assert p.value is None or isinstance(p.value, str)
+        assert is_translated(p.message, "fr"), p  # said in French on a French validation page (issue 15)
         str(p)
     assert result.problems == sorted(result.problems, key=sort_key)
     assert result.ok == (result.dataset is not None)

@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 
 from . import atomic
-from .errors import Problem
+from .errors import Msg, Number, Problem
+from .fields import both
+from .i18n import N_
 from .load import problem
 
 #: The dataset's images a narrative may show: ``assets/<path>.png|jpg|jpeg|svg``.
@@ -29,19 +31,21 @@ def image_refusal(folder: Path, rel: str) -> str | None:
     """Why the file ``folder/rel`` (``rel`` relative to the dataset's ``assets/``) is not published, or None."""
     f = folder / rel
     if any(part.startswith(".") for part in rel.split("/")):
-        return "hidden files are not published"
+        return Msg(N_("hidden files are not published"))
     if f.is_symlink():
-        return "symbolic links are not published; copy the image into assets/"
+        return Msg(N_("symbolic links are not published; copy the image into %(folder)s"), folder="assets/")
     if not f.is_file():
-        return "no such file in the dataset's assets/ folder"
+        return Msg(N_("no such file in the dataset's %(folder)s folder"), folder="assets/")
     if f.suffix.lower() not in DATA_IMAGE_SUFFIXES:
-        return f"only {', '.join(DATA_IMAGE_SUFFIXES)} images are published"
+        return Msg(N_("only %(suffixes)s images are published"), suffixes=", ".join(DATA_IMAGE_SUFFIXES))
     if not IMAGE_PATH.fullmatch(f"assets/{rel}"):
-        return "its name has characters other than letters, digits, '.', '_' and '-'"
+        return Msg(N_("its name has characters other than letters, digits, %(characters)s"),
+                   characters=both(["'.', '_'", "'-'"]))
     size = f.stat().st_size
     if size > MAX_DATA_IMAGE_BYTES:
-        return (f"it has {size / 1e6:.1f} MB, more than the {MAX_DATA_IMAGE_BYTES // (1024 * 1024)} MiB an image "
-                "may have; reduce it (resize or compress)")
+        return Msg(N_("it has %(size)s MB, more than the %(most)s MiB an image may have; reduce it (resize or "
+                      "compress)"), size=Number(size / 1e6, digits=1, grouped=False),
+                   most=MAX_DATA_IMAGE_BYTES // (1024 * 1024))
     return None
 
 
@@ -90,7 +94,8 @@ def image_problems(data_root: Path, narratives: dict[tuple[str, str, str | None]
                 continue
             why = image_refusal(folder, rel)
             if why is not None and not any(part.startswith(".") for part in rel.split("/")):
-                problems.append(problem(f"assets/{rel}", "image_not_published", f"this file is not published: {why}",
+                problems.append(problem(f"assets/{rel}", "image_not_published",
+                                        Msg(N_("this file is not published: %(why)s"), why=why),
                                         value=rel, severity="warning"))
     for key, text in sorted(narratives.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "")):
         for number, line in enumerate(text.splitlines(), start=1):
@@ -100,13 +105,15 @@ def image_problems(data_root: Path, narratives: dict[tuple[str, str, str | None]
                     continue
                 if image_url(path, published, "") is None:
                     rel = path.split("/", 1)[1]
-                    why = image_refusal(folder, rel) if IMAGE_PATH.fullmatch(path) else (
-                        "an image path is assets/ followed by names of letters, digits, '.', '_' and '-', ending in "
-                        + ", ".join(DATA_IMAGE_SUFFIXES))
+                    why = image_refusal(folder, rel) if IMAGE_PATH.fullmatch(path) else Msg(
+                        N_("an image path is %(folder)s followed by names of letters, digits, %(characters)s, "
+                           "ending in %(suffixes)s"), folder="assets/", characters=both(["'.', '_'", "'-'"]),
+                        suffixes=", ".join(DATA_IMAGE_SUFFIXES))
                     problems.append(problem(narrative_files.get(key, "narrative"), "image_not_published",
-                                            f"the image {path!r} is not published ({why}): the page shows its text "
-                                            "alternative instead; add the file to the dataset's assets/ folder or "
-                                            "fix the path", row=number, value=path, severity="warning"))
+                                            Msg(N_("the image %(path)s is not published (%(why)s): the page shows "
+                                                   "its text alternative instead; add the file to the dataset's "
+                                                   "%(folder)s folder or fix the path"), path=repr(path), why=why,
+                                                folder="assets/"), row=number, value=path, severity="warning"))
     return problems
 
 

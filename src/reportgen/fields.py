@@ -19,6 +19,9 @@ from typing import Literal
 
 import pandas as pd
 
+from .errors import Msg
+from .i18n import N_
+
 Kind = Literal["text", "code", "enum", "list", "integer", "amount", "number"]
 
 # What each kind of cell may contain, in the words of docs/dataset.md.
@@ -135,29 +138,43 @@ def did_you_mean(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> 
 
 
 def hint(suggestion: str | None) -> str:
-    """``"; did you mean committed?"`` or nothing."""
-    return f"; did you mean {suggestion}?" if suggestion else ""
+    """``"; did you mean committed?"`` (a :class:`~reportgen.errors.Msg`) or nothing."""
+    return Msg(N_("; did you mean %(suggestion)s?"), suggestion=suggestion) if suggestion else ""
+
+
+def either(choices: list) -> str:
+    """``"NER (Niger) or NGA (Nigeria)"``: choices joined by "or" (a Msg for two or more), ``""`` for none."""
+    out = choices[0] if choices else ""
+    for choice in choices[1:]:
+        out = Msg(N_("%(first)s or %(second)s"), first=out, second=choice)
+    return out
+
+
+def both(items: list) -> str:
+    """``"action_id and criterion"``: items joined by "and" (a Msg for two or more), ``""`` for none."""
+    out = items[0] if items else ""
+    for item in items[1:]:
+        out = Msg(N_("%(first)s and %(second)s"), first=out, second=item)
+    return out
 
 
 def _number_hint(text: str) -> str:
     """Why ``text`` is not a number as users type them, in words."""
     if re.search(r"\d[oO]|[oO]\d", text):
-        return "the letter O is used where a zero is meant"
+        return Msg(N_("the letter O is used where a zero is meant"))
     if re.search(r"\d[lI]|[lI]\d", text):
-        return "the letter l or I is used where a one is meant"
+        return Msg(N_("the letter l or I is used where a one is meant"))
     if re.search(r"[$€£¥]|\b(?:EUR|USD|GBP|CHF|XOF|XAF)\b", text, re.IGNORECASE):
-        return "write the number only, without a currency sign or code"
+        return Msg(N_("write the number only, without a currency sign or code"))
     if re.search(r"[A-Za-z]", text):
-        return "write the number only, without letters"
+        return Msg(N_("write the number only, without letters"))
     marks = re.findall(r"[.,']", text)
     if len(marks) > 1:
-        return (
-            "use one decimal mark (a dot or a comma) and, if you wish, spaces to group thousands: "
-            "1234567.89 or 1 234 567,89"
-        )
+        return Msg(N_("use one decimal mark (a dot or a comma) and, if you wish, spaces to group thousands: "
+                      "%(dot)s or %(comma)s"), dot="1234567.89", comma="1 234 567,89")
     if re.search(r"\s", text):
-        return "spaces may only group digits by three, as in 1 234 567"
-    return "use a dot or a comma as decimal mark, no currency sign"
+        return Msg(N_("spaces may only group digits by three, as in %(example)s"), example="1 234 567")
+    return Msg(N_("use a dot or a comma as decimal mark, no currency sign"))
 
 
 def parse_amount(text: str) -> float | None | CellError:
@@ -172,16 +189,18 @@ def parse_amount(text: str) -> float | None | CellError:
     if not value:
         return None
     if value.startswith("-") and AMOUNT_RE.fullmatch(value[1:].strip()):
-        return CellError("range", f"must be a number ≥ 0, got {quote(value)}")
+        return CellError("range", Msg(N_("must be a number ≥ 0, got %(value)s"), value=quote(value)))
     if AMBIGUOUS_AMOUNT_RE.fullmatch(value):
         digits = re.sub(r"[.,]", "", value)
         return CellError(
             "type",
-            f"must be a number ≥ 0, got {quote(value)}, which is ambiguous (a thousands separator in English, a "
-            f"decimal mark in French): write {digits} or {value[:-4]} {value[-3:]} for thousands",
+            Msg(N_("must be a number ≥ 0, got %(value)s, which is ambiguous (a thousands separator in English, a "
+                   "decimal mark in French): write %(digits)s or %(grouped)s for thousands"),
+                value=quote(value), digits=digits, grouped=f"{value[:-4]} {value[-3:]}"),
         )
     if not AMOUNT_RE.fullmatch(value):
-        return CellError("type", f"must be a number ≥ 0, got {quote(value)}; {_number_hint(value)}")
+        return CellError("type", Msg(N_("must be a number ≥ 0, got %(value)s; %(hint)s"), value=quote(value),
+                                     hint=_number_hint(value)))
     return _to_float(value)
 
 
@@ -191,14 +210,15 @@ def parse_number(text: str) -> float | None | CellError:
     if not value:
         return None
     if not NUMBER_RE.fullmatch(value):
-        return CellError("type", f"must be a number, got {quote(value)}; {_number_hint(value)}")
+        return CellError("type", Msg(N_("must be a number, got %(value)s; %(hint)s"), value=quote(value),
+                                     hint=_number_hint(value)))
     return _to_float(value)
 
 
 def _to_float(value: str) -> float | CellError:
     number = float(re.sub(f"[{GROUP_SPACES}]", "", value).replace(",", "."))
     if not math.isfinite(number):
-        return CellError("type", f"must be a number, got {quote(value)}, which is too large")
+        return CellError("type", Msg(N_("must be a number, got %(value)s, which is too large"), value=quote(value)))
     return number
 
 
@@ -208,7 +228,7 @@ def parse_integer(text: str) -> int | None | CellError:
     if not value:
         return None
     if not INTEGER_RE.fullmatch(value) or len(value) > 15:
-        return CellError("type", f"must be a whole number, got {quote(value)}")
+        return CellError("type", Msg(N_("must be a whole number, got %(value)s"), value=quote(value)))
     return int(value)
 
 
@@ -223,19 +243,23 @@ def parse_list(text: str, allowed: tuple[str, ...], vocabulary: str | None = Non
     for item in items:
         if item not in allowed:
             if vocabulary and not allowed:
-                return CellError("allowed", f"has {quote(item)}, but evaluation.yaml declares no {vocabulary}: "
-                                 f"declare it under '{vocabulary}' in evaluation.yaml, or leave the cell empty")
+                return CellError("allowed", Msg(N_("has %(value)s, but evaluation.yaml declares no %(key)s: declare "
+                                                   "it under %(quoted_key)s in evaluation.yaml, or leave the cell "
+                                                   "empty"), value=quote(item), key=vocabulary,
+                                                quoted_key=f"'{vocabulary}'"))
             if vocabulary:
                 return CellError(
                     "allowed",
-                    f"has {quote(item)}, which is not declared under '{vocabulary}' in evaluation.yaml (declared: "
-                    f"{', '.join(allowed)})" + hint(did_you_mean(item, allowed))
-                    + f"; correct the cell or declare {quote(item)} under '{vocabulary}'",
+                    Msg(N_("has %(value)s, which is not declared under %(key)s in evaluation.yaml (declared: "
+                           "%(declared)s)%(hint)s; correct the cell or declare %(value)s under %(key)s"),
+                        value=quote(item), key=f"'{vocabulary}'", declared=", ".join(allowed),
+                        hint=hint(did_you_mean(item, allowed))),
                 )
             return CellError(
                 "allowed",
-                f"must be one or more of {', '.join(allowed)} separated by ';', got {quote(item)}"
-                + hint(did_you_mean(item, allowed)),
+                Msg(N_("must be one or more of %(allowed)s separated by %(separator)s, got %(value)s%(hint)s"),
+                    allowed=", ".join(allowed), separator="';'", value=quote(item),
+                    hint=hint(did_you_mean(item, allowed))),
             )
     return LIST_SEPARATOR.join(a for a in allowed if a in items)
 

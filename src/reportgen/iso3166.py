@@ -131,6 +131,47 @@ def suggest_countries(text: str, among=None) -> list[str]:
 
 
 def describe(code: str, lang: str = "en") -> str:
-    """``"CIV (Côte d’Ivoire)"``: a code with its name, for messages."""
+    """``"CIV (Côte d’Ivoire)"``: a code with its name, for messages (a :class:`CountryCode` in English)."""
     name = country_name(code, lang)
+    if lang == "en" and name:
+        return CountryCode(code)
     return f"{code} ({name})" if name else code
+
+
+class CountryCode(str):
+    """``CIV (Côte d’Ivoire)`` in a problem's message: the code, quoted as it is, with the country's name in the
+    language of the page that shows it (:func:`reportgen.review.message_html`)."""
+
+    code: str
+
+    def __new__(cls, code: str) -> CountryCode:
+        self = super().__new__(cls, f"{code} ({country_name(code, 'en')})")
+        self.code = code
+        return self
+
+    def __reduce__(self):
+        return (CountryCode, (self.code,))
+
+    def html(self, gettext, lang: str):
+        from markupsafe import Markup, escape
+
+        return Markup("<code>%s</code> (%s)") % (self.code, escape(country_name(self.code, lang) or self.code))
+
+
+class CountryName(str):
+    """A country's name in a problem's message (English text), shown in the language of the page."""
+
+    code: str
+
+    def __new__(cls, code: str) -> CountryName:
+        self = super().__new__(cls, country_name(code, "en") or code)
+        self.code = code
+        return self
+
+    def __reduce__(self):
+        return (CountryName, (self.code,))
+
+    def html(self, gettext, lang: str):
+        from markupsafe import escape
+
+        return escape(country_name(self.code, lang) or self.code)

@@ -23,7 +23,8 @@ import openpyxl
 import pandas as pd
 import yaml
 
-from .errors import Problem, Severity
+from .errors import English, Msg, Number, Problem, Severity
+from .i18n import N_
 
 MAX_CSV_BYTES = 100_000_000
 MAX_YAML_BYTES = 1_000_000
@@ -33,10 +34,9 @@ MAX_XLSX_RATIO = 20  # declared size / file size above which a workbook (over th
 XLSX_RATIO_FLOOR = 10_000_000  # below this declared size, any ratio is harmless
 SEPARATORS = (",", ";")
 
-RESAVE_HINT = (
-    "re-save it as UTF-8: in Excel, Save As ▸ 'CSV UTF-8 (Comma delimited)'; in LibreOffice, Save As ▸ 'Text CSV' "
-    "with character set 'Unicode (UTF-8)'"
-)
+RESAVE_HINT = Msg(N_("re-save it as UTF-8: in Excel, Save As ▸ %(excel)s; in LibreOffice, Save As ▸ %(calc)s with "
+                      "character set %(charset)s"), excel="'CSV UTF-8 (Comma delimited)'", calc="'Text CSV'",
+                  charset="'Unicode (UTF-8)'")
 
 
 def problem(file: str, rule: str, message: str, *, row: int | None = None, column: str | None = None,
@@ -75,22 +75,26 @@ def read_bytes(root: Path, rel: str, *, limit: int) -> tuple[bytes | None, list[
     try:
         resolved = path.resolve(strict=True)
         if not resolved.is_relative_to(root.resolve(strict=True)):
-            return None, [problem(rel, "outside_folder", f"is a link to {resolved}, outside the dataset folder; "
-                                  "copy the file into the folder instead")]
+            return None, [problem(rel, "outside_folder", Msg(N_("is a link to %(target)s, outside the dataset "
+                                                                "folder; copy the file into the folder instead"),
+                                                             target=str(resolved)))]
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return None, [problem(rel, "unreadable", "is not a regular file; replace it with a file")]
+            return None, [problem(rel, "unreadable", Msg(N_("is not a regular file; replace it with a file")))]
         if info.st_size > limit:
             return None, [problem(rel, "file_too_large",
-                                  f"is {info.st_size:,} bytes, over the limit of {limit:,} bytes; make it smaller")]
+                                  Msg(N_("is %(size)s bytes, over the limit of %(limit)s bytes; make it smaller"),
+                                      size=Number(info.st_size), limit=Number(limit)))]
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
         if len(data) > limit:
-            return None, [problem(rel, "file_too_large", f"is over the limit of {limit:,} bytes; make it smaller")]
+            return None, [problem(rel, "file_too_large", Msg(N_("is over the limit of %(limit)s bytes; make it "
+                                                                "smaller"), limit=Number(limit)))]
         return data, []
     except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop on some Python versions
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-        return None, [problem(rel, "unreadable", f"cannot be read: {reason}; check that it is a readable file")]
+        return None, [problem(rel, "unreadable", Msg(N_("cannot be read: %(reason)s; check that it is a readable "
+                                                        "file"), reason=English(reason)))]
 
 
 def sha256(data: bytes) -> str:
@@ -100,20 +104,21 @@ def sha256(data: bytes) -> str:
 def decode_utf8(data: bytes, rel: str) -> tuple[str | None, list[Problem]]:
     """UTF-8 text (a BOM is dropped), or None and one ``encoding`` problem naming the line of the first bad byte."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, [problem(rel, "encoding", "is saved as UTF-16 ('Unicode text'), not UTF-8; " + RESAVE_HINT,
-                              row=1)]
+        return None, [problem(rel, "encoding", Msg(N_("is saved as UTF-16 (%(name)s), not UTF-8; %(fix)s"),
+                                                   name="'Unicode text'", fix=RESAVE_HINT), row=1)]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         byte = data[exc.start]
         return None, [problem(rel, "encoding",
-                              f"is not UTF-8 text (line {line} has the byte 0x{byte:02x}, perhaps an accented letter "
-                              f"saved as Latin-1 or Windows-1252); " + RESAVE_HINT, row=line)]
+                              Msg(N_("is not UTF-8 text (line %(line)s has the byte %(byte)s, perhaps an accented "
+                                     "letter saved as Latin-1 or Windows-1252); %(fix)s"), line=line,
+                                  byte=f"0x{byte:02x}", fix=RESAVE_HINT), row=line)]
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
-        return None, [problem(rel, "encoding", f"contains a NUL character on line {line}, so it is not a text file; "
-                              + RESAVE_HINT, row=line)]
+        return None, [problem(rel, "encoding", Msg(N_("contains a NUL character on line %(line)s, so it is not a "
+                                                      "text file; %(fix)s"), line=line, fix=RESAVE_HINT), row=line)]
     return text, []
 
 
@@ -170,8 +175,10 @@ def parse_csv(text: str, rel: str) -> tuple[list[Record] | None, list[Problem]]:
             records.append((number, cells))
     except csv.Error as exc:
         row = len(records) + 1
-        return None, [problem(rel, "format", f"cannot be read as CSV at row {row}: {exc}; check the quotes "
-                              "(a value with a quote or a separator must be in double quotes, inner quotes doubled)",
+        return None, [problem(rel, "format", Msg(N_("cannot be read as CSV at row %(row)s: %(reason)s; check the "
+                                                    "quotes (a value with a quote or a separator must be in double "
+                                                    "quotes, inner quotes doubled)"), row=row,
+                                                 reason=English(str(exc))),
                               row=row)]
     return records, []
 
@@ -197,8 +204,9 @@ def excel_text(value: object) -> str:
 
 def parse_xlsx(data: bytes, rel: str) -> tuple[list[Record] | None, list[Problem]]:
     """Records of the first sheet of a workbook, with Excel row numbers; refuses outsized or invalid files."""
-    not_xlsx = problem(rel, "format", "is not a valid Excel workbook; open it in Excel or LibreOffice and save it "
-                       "again as 'Excel Workbook (.xlsx)', or save the sheet as CSV UTF-8")
+    not_xlsx = problem(rel, "format", Msg(N_("is not a valid Excel workbook; open it in Excel or LibreOffice and save "
+                                             "it again as %(format)s, or save the sheet as CSV UTF-8"),
+                                          format="'Excel Workbook (.xlsx)'"))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             declared = sum(info.file_size for info in archive.infolist())
@@ -206,14 +214,15 @@ def parse_xlsx(data: bytes, rel: str) -> tuple[list[Record] | None, list[Problem
         return None, [not_xlsx]
     if declared > MAX_XLSX_UNCOMPRESSED or (declared > XLSX_RATIO_FLOOR and declared > MAX_XLSX_RATIO * len(data)):
         return None, [problem(rel, "file_too_large",
-                              f"declares {declared:,} bytes of content in a {len(data):,}-byte file, which is out of "
-                              "proportion for a workbook; it was not opened. Save the sheet again (or as CSV UTF-8)")]
+                              Msg(N_("declares %(declared)s bytes of content in a %(size)s-byte file, which is out "
+                                     "of proportion for a workbook; it was not opened. Save the sheet again (or as "
+                                     "CSV UTF-8)"), declared=Number(declared), size=Number(len(data))))]
     records: list[Record] = []
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             if not workbook.worksheets:
-                return None, [problem(rel, "format", "has no worksheet; put the table on the first sheet")]
+                return None, [problem(rel, "format", Msg(N_("has no worksheet; put the table on the first sheet")))]
             sheet = workbook.worksheets[0]
             sheet.reset_dimensions()  # do not trust the size the file declares
             for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
@@ -237,13 +246,15 @@ def build_table(name: str, rel: str, records: list[Record], *, required: bool, d
     nonblank = [(n, cells) for n, cells in records if any(cells)]
     if not nonblank:
         severity: Severity = "error" if required else "warning"
-        return None, [problem(rel, "empty_file", "is empty: it needs at least the header row with the column names"
-                              + ("" if required else "; delete the file if the table has no rows"),
-                              severity=severity)]
+        return None, [problem(rel, "empty_file", Msg(N_("is empty: it needs at least the header row with the column "
+                                                        "names")) if required else
+                              Msg(N_("is empty: it needs at least the header row with the column names; delete the "
+                                     "file if the table has no rows")), severity=severity)]
     (header_row, header), rows = nonblank[0], nonblank[1:]
     if len(header) == 1 and "\t" in header[0]:
-        return None, [problem(rel, "format", "seems separated by tabs; save it as CSV with commas or semicolons "
-                              "(in Excel: 'CSV UTF-8')", row=header_row)]
+        return None, [problem(rel, "format", Msg(N_("seems separated by tabs; save it as CSV with commas or "
+                                                    "semicolons (in Excel: %(format)s)"), format="'CSV UTF-8'"),
+                              row=header_row)]
     if spreadsheet:
         full = max(len(cells) for _, cells in nonblank)
         header = header + [""] * (full - len(header))
@@ -255,13 +266,15 @@ def build_table(name: str, rel: str, records: list[Record], *, required: bool, d
         letter = column_letter(position + 1)
         if not name_:
             if any(position < len(cells) and cells[position] for _, cells in rows):
-                problems.append(problem(rel, "unknown_column", f"column {letter} has values but no name in the "
-                                        "header row; name it or delete the column", row=header_row))
+                problems.append(problem(rel, "unknown_column", Msg(N_("column %(letter)s has values but no name in "
+                                                                      "the header row; name it or delete the column"),
+                                                                   letter=letter), row=header_row))
             continue
         if name_ in seen:
-            problems.append(problem(rel, "duplicate_column", f"appears twice in the header row (again in column "
-                                    f"{letter}); keep one column of that name", row=header_row, column=name_,
-                                    value=name_))
+            problems.append(problem(rel, "duplicate_column", Msg(N_("appears twice in the header row (again in "
+                                                                    "column %(letter)s); keep one column of that "
+                                                                    "name"), letter=letter),
+                                    row=header_row, column=name_, value=name_))
             continue
         seen.add(name_)
         keep.append(position)
@@ -287,12 +300,13 @@ def build_table(name: str, rel: str, records: list[Record], *, required: bool, d
 
 def _ragged(rel: str, row: int, cells: int, width: int) -> Problem:
     if cells > width:
-        detail = (f"has {cells} cells but the header has {width} columns: a separator too many, perhaps a comma "
-                  "inside an unquoted value (such as 1234,5 in a comma-separated file); put that value in double "
-                  "quotes or separate the file with ';'")
+        detail = Msg(N_("has %(cells)s cells but the header has %(width)s columns: a separator too many, perhaps a "
+                        "comma inside an unquoted value (such as %(example)s in a comma-separated file); put that "
+                        "value in double quotes or separate the file with %(separator)s"), cells=cells, width=width,
+                     example="1234,5", separator="';'")
     else:
-        detail = (f"has {cells} cells but the header has {width} columns: a separator is missing; add the missing "
-                  "(possibly empty) cells")
+        detail = Msg(N_("has %(cells)s cells but the header has %(width)s columns: a separator is missing; add the "
+                        "missing (possibly empty) cells"), cells=cells, width=width)
     return problem(rel, "ragged_row", detail, row=row)
 
 
@@ -306,8 +320,9 @@ def read_table(root: Path, name: str, *, required: bool, max_xlsx_bytes: int = 5
     csv_name, xlsx_name = f"{name}.csv", f"{name}.xlsx"
     has_csv, has_xlsx = exists(root, csv_name), exists(root, xlsx_name)
     if has_csv and has_xlsx:
-        return None, [problem(csv_name, "duplicate_file", f"exists both as {csv_name} and {xlsx_name}; keep only one "
-                              "of the two files")]
+        return None, [problem(csv_name, "duplicate_file", Msg(N_("exists both as %(csv)s and %(xlsx)s; keep only "
+                                                                 "one of the two files"), csv=csv_name,
+                                                              xlsx=xlsx_name))]
     if not (has_csv or has_xlsx):
         return None, []
     rel = csv_name if has_csv else xlsx_name
@@ -354,8 +369,9 @@ def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], i
         line = key_node.start_mark.line + 1
         if key in seen:
             where = ".".join((*path, key))
-            problems.append(problem(rel, "yaml", f"the key {where!r} is given twice (lines {seen[key]} and {line}); "
-                                    "keep one", row=line, column=where))
+            problems.append(problem(rel, "yaml", Msg(N_("the key %(key)s is given twice (lines %(first)s and "
+                                                        "%(second)s); keep one"), key=repr(where), first=seen[key],
+                                                     second=line), row=line, column=where))
             continue
         seen[key] = line
         lines[(*path, key)] = line
@@ -383,10 +399,12 @@ def read_yaml(root: Path, rel: str = "evaluation.yaml") -> tuple[YamlDocument | 
         line = mark.line + 1 if mark else None
         what = exc.problem or exc.context or "syntax error"
         where = f" (line {line}, column {mark.column + 1})" if mark else ""
-        return None, [problem(rel, "yaml", f"is not valid YAML: {what}{where}; check the indentation (spaces, not "
-                              "tabs), the colons after keys and the quotes", row=line)]
+        return None, [problem(rel, "yaml", Msg(N_("is not valid YAML: %(reason)s; check the indentation (spaces, "
+                                                  "not tabs), the colons after keys and the quotes"),
+                                               reason=English(f"{what}{where}")), row=line)]
     except (yaml.YAMLError, ValueError, OverflowError, RecursionError, TypeError) as exc:
-        return None, [problem(rel, "yaml", f"is not valid YAML: {exc}; check the values (dates, numbers, nesting)")]
+        return None, [problem(rel, "yaml", Msg(N_("is not valid YAML: %(reason)s; check the values (dates, numbers, "
+                                                  "nesting)"), reason=English(str(exc))))]
     lines: dict[tuple[str, ...], int] = {}
     problems = []
     if node is not None:
@@ -408,11 +426,13 @@ def list_files(root: Path, folder: str) -> tuple[list[str], list[Problem]]:
         if not base.is_dir() or base.is_symlink():
             return [], []
     except OSError as exc:
-        return [], [problem(folder, "unreadable", f"cannot be read: {exc.strerror or exc}")]
+        return [], [problem(folder, "unreadable", Msg(N_("cannot be read: %(reason)s"),
+                                                      reason=English(str(exc.strerror or exc))))]
 
     def failed(exc: OSError) -> None:
         rel = Path(exc.filename).relative_to(root).as_posix() if exc.filename else folder
-        problems.append(problem(rel, "unreadable", f"cannot be listed: {exc.strerror or exc}; check its permissions"))
+        problems.append(problem(rel, "unreadable", Msg(N_("cannot be listed: %(reason)s; check its permissions"),
+                                                       reason=English(str(exc.strerror or exc)))))
 
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(base, followlinks=False, onerror=failed):

@@ -17,11 +17,49 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import assets, load
-from .fields import KIND_LABEL, Field, did_you_mean, hint, quote
-from .iso3166 import ALPHA3_TO_ALPHA2, country_name, describe, suggest_countries, suggest_country
+from .errors import Msg
+from .fields import KIND_LABEL, Field, both, did_you_mean, either, hint, quote
+from .i18n import N_
+from .iso3166 import ALPHA3_TO_ALPHA2, CountryName, describe, suggest_countries, suggest_country
 from .model import CHANNELS, COUNTRY_CODE, CRITERIA, LANGUAGES, PILLARS, PRIORITIES, REGION_CODE
 
-LANGUAGE_NAMES = {"fr": "French", "en": "English"}
+LANGUAGE_NAMES = {"fr": N_("French"), "en": N_("English")}
+
+
+def language_name(lang: str) -> Msg:
+    """``French``, ``English`` in a message (translated where it is shown)."""
+    return Msg(LANGUAGE_NAMES[lang])
+
+
+class FieldDescription(str):
+    """A column's description as a message quotes it: ``name of the region in English`` for the field described
+    ``Name of the region in that language.`` (``msgid``, a catalog message) and the column ``name_en``."""
+
+    msgid: str
+    language: str | None
+
+    def __new__(cls, msgid: str, language: str | None = None) -> FieldDescription:
+        self = super().__new__(cls, cls._say(msgid, language, lambda m: m))
+        self.msgid, self.language = msgid, language
+        return self
+
+    def __reduce__(self):
+        return (FieldDescription, (self.msgid, self.language))
+
+    @staticmethod
+    def _say(msgid: str, language: str | None, gettext) -> str:
+        text = gettext(msgid)
+        text = text[0].lower() + text[1:].rstrip(".")
+        if language:  # "in that language" becomes "in English" (fr "dans cette langue": "en anglais")
+            name = gettext(LANGUAGE_NAMES[language])
+            text = text.replace(gettext(N_("in that language")), gettext(N_("in %(language)s")) % {"language": name})
+            text = text.replace(gettext(N_("that language")), name)
+        return text
+
+    def html(self, gettext, lang: str):
+        from markupsafe import escape
+
+        return escape(self._say(self.msgid, self.language, gettext))
 GLOBAL_SCOPE = "global"
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,8 +185,8 @@ YEAR_BOUNDS = (1900, 2100)
 # Tables
 # ---------------------------------------------------------------------------------------------------------------
 
-_REGION_HINT = "a code of 1 to 40 lower-case letters, digits or hyphens (e.g. west-africa)"
-_COUNTRY_HINT = "an ISO 3166-1 alpha-3 code in upper case, or XKX for Kosovo (e.g. NGA)"
+_REGION_HINT = N_("a code of 1 to 40 lower-case letters, digits or hyphens (e.g. west-africa)")
+_COUNTRY_HINT = N_("an ISO 3166-1 alpha-3 code in upper case, or XKX for Kosovo (e.g. NGA)")
 
 
 @dataclass(frozen=True)
@@ -200,9 +238,9 @@ TABLES: dict[str, Table] = {
         Table(
             "regions", True, "The regions that group countries; each may get a regional brief.",
             (
-                Field("region", "code", "Code of the region; becomes a file name.", "west-africa", required=True,
+                Field("region", "code", N_("Code of the region; becomes a file name."), "west-africa", required=True,
                       unique=True, pattern=REGION_CODE, pattern_hint=_REGION_HINT, reserved=(GLOBAL_SCOPE,)),
-                Field("name_{lang}", "text", "Name of the region in that language.", "Afrique de l'Ouest",
+                Field("name_{lang}", "text", N_("Name of the region in that language."), "Afrique de l'Ouest",
                       required=True),
             ),
             (("region", "name_fr", "name_en"),
@@ -213,11 +251,11 @@ TABLES: dict[str, Table] = {
         Table(
             "countries", True, "The countries where actions took place, each in one region.",
             (
-                Field("country", "code", "ISO 3166-1 alpha-3 code of the country; becomes a file name.", "NGA",
+                Field("country", "code", N_("ISO 3166-1 alpha-3 code of the country; becomes a file name."), "NGA",
                       required=True, unique=True, pattern=COUNTRY_CODE, pattern_hint=_COUNTRY_HINT, country_code=True),
-                Field("region", "code", "Region of the country: a `region` of regions.", "west-africa",
+                Field("region", "code", N_("Region of the country: a `region` of regions."), "west-africa",
                       required=True, pattern=REGION_CODE, pattern_hint=_REGION_HINT, reference="regions.region"),
-                Field("name_{lang}", "text", "Name in that language, overriding the standard (CLDR) name.",
+                Field("name_{lang}", "text", N_("Name in that language, overriding the standard (CLDR) name."),
                       "Macédoine du Nord", column_required=False),
             ),
             (("country", "region", "name_fr"), ("NGA", "west-africa", ""), ("XKX", "see", "Kosovo*")),
@@ -226,34 +264,34 @@ TABLES: dict[str, Table] = {
         Table(
             "actions", True, "One row per funded action (a grant, a contribution, a project).",
             (
-                Field("action_id", "text", "Identifier of the action, unique.", "A-2009-014", required=True,
+                Field("action_id", "text", N_("Identifier of the action, unique."), "A-2009-014", required=True,
                       unique=True),
-                Field("title", "text", "Title of the action, in the main language.", "Appui à la NAPTIP",
+                Field("title", "text", N_("Title of the action, in the main language."), "Appui à la NAPTIP",
                       required=True),
-                Field("title_{lang}", "text", "Title of the action in that language (optional); where it is empty "
-                      "the publications of that language print `title`, marked as the main language.",
+                Field("title_{lang}", "text", N_("Title of the action in that language (optional); where it is empty "
+                      "the publications of that language print `title`, marked as the main language."),
                       "Support to NAPTIP", column_required=False),
-                Field("country", "code", "Country of the action (a `country` of countries); empty for an action "
-                      "covering a region or several countries.", "NGA", pattern=COUNTRY_CODE,
+                Field("country", "code", N_("Country of the action (a `country` of countries); empty for an action "
+                      "covering a region or several countries."), "NGA", pattern=COUNTRY_CODE,
                       pattern_hint=_COUNTRY_HINT, reference="countries.country"),
-                Field("region", "code", "Region of the action (a `region` of regions); required when `country` is "
-                      "empty; when both are given, the country's region.", "west-africa", pattern=REGION_CODE,
+                Field("region", "code", N_("Region of the action (a `region` of regions); required when `country` is "
+                      "empty; when both are given, the country's region."), "west-africa", pattern=REGION_CODE,
                       pattern_hint=_REGION_HINT, reference="regions.region"),
-                Field("channel", "enum", "How the funding went: a code declared under `channels` in "
-                      "evaluation.yaml.", "bilateral", required=True, allowed=CHANNELS, vocabulary="channels"),
-                Field("instrument", "text", "Funding instrument.", "FSP", column_required=False),
-                Field("partner", "text", "Implementing partner.", "UNODC", required=True),
-                Field("themes", "list", "Themes the action serves: codes declared under `themes` in "
-                      "evaluation.yaml, separated by `;`.", "prevention;protection", column_required=False,
+                Field("channel", "enum", N_("How the funding went: a code declared under `channels` in "
+                      "evaluation.yaml."), "bilateral", required=True, allowed=CHANNELS, vocabulary="channels"),
+                Field("instrument", "text", N_("Funding instrument."), "FSP", column_required=False),
+                Field("partner", "text", N_("Implementing partner."), "UNODC", required=True),
+                Field("themes", "list", N_("Themes the action serves: codes declared under `themes` in "
+                      "evaluation.yaml, separated by `;`."), "prevention;protection", column_required=False,
                       allowed=PILLARS, vocabulary="themes"),
-                Field("pillars", "list", "The historical name of `themes`: without `themes` in evaluation.yaml, "
-                      "the four pillars of the fight against trafficking.", "prevention;protection",
+                Field("pillars", "list", N_("The historical name of `themes`: without `themes` in evaluation.yaml, "
+                      "the four pillars of the fight against trafficking."), "prevention;protection",
                       required=True, column_required=False, allowed=PILLARS, vocabulary="themes"),
-                Field("year", "integer", "Year of the funding decision.", "2009", required=True,
+                Field("year", "integer", N_("Year of the funding decision."), "2009", required=True,
                       within_period=True),
-                Field("committed", "amount", "Amount committed, in the evaluation's currency; empty when not "
-                      "reported.", "150 000"),
-                Field("disbursed", "amount", "Amount disbursed, in the evaluation's currency.", "120000,50",
+                Field("committed", "amount", N_("Amount committed, in the evaluation's currency; empty when not "
+                      "reported."), "150 000"),
+                Field("disbursed", "amount", N_("Amount disbursed, in the evaluation's currency."), "120000,50",
                       column_required=False),
             ),
             (("action_id", "title", "country", "region", "channel", "instrument", "partner", "themes", "year",
@@ -273,16 +311,16 @@ TABLES: dict[str, Table] = {
         Table(
             "ratings", False, "The evaluators' scores of actions on the evaluation's criteria.",
             (
-                Field("action_id", "text", "The rated action (an `action_id` of actions).", "A-001", required=True,
+                Field("action_id", "text", N_("The rated action (an `action_id` of actions)."), "A-001", required=True,
                       reference="actions.action_id"),
-                Field("criterion", "enum", "Evaluation criterion: a code declared under `criteria` in "
-                      "evaluation.yaml.", "effectiveness", required=True, allowed=CRITERIA, vocabulary="criteria"),
-                Field("score", "integer", "Score on the evaluation's `scale` (evaluation.yaml; by default from 1, "
-                      "unsatisfactory, to 4, very satisfactory).", "3", required=True, minimum=1, maximum=4,
+                Field("criterion", "enum", N_("Evaluation criterion: a code declared under `criteria` in "
+                      "evaluation.yaml."), "effectiveness", required=True, allowed=CRITERIA, vocabulary="criteria"),
+                Field("score", "integer", N_("Score on the evaluation's `scale` (evaluation.yaml; by default from 1, "
+                      "unsatisfactory, to 4, very satisfactory)."), "3", required=True, minimum=1, maximum=4,
                       vocabulary="scale"),
-                Field("comment", "text", "Evaluators' comment.", "Bonne appropriation", column_required=False),
-                Field("comment_{lang}", "text", "The comment in that language (optional); where it is empty the "
-                      "publications of that language print `comment`, marked as the main language.",
+                Field("comment", "text", N_("Evaluators' comment."), "Bonne appropriation", column_required=False),
+                Field("comment_{lang}", "text", N_("The comment in that language (optional); where it is empty the "
+                      "publications of that language print `comment`, marked as the main language."),
                       "Good ownership", column_required=False),
             ),
             (("action_id", "criterion", "score", "comment"), ("A-001", "relevance", "4", ""),
@@ -293,13 +331,13 @@ TABLES: dict[str, Table] = {
             "recommendations", False, "The evaluation's recommendations, each scoped to the whole evaluation, a "
             "region or a country.",
             (
-                Field("rec_id", "text", "Identifier of the recommendation, unique; its number in publications.",
+                Field("rec_id", "text", N_("Identifier of the recommendation, unique; its number in publications."),
                       "R1", required=True, unique=True),
-                Field("scope", "text", "`global`, a `region` of regions or a `country` of countries.", "global",
+                Field("scope", "text", N_("`global`, a `region` of regions or a `country` of countries."), "global",
                       required=True, reference="scope"),
-                Field("priority", "enum", "Priority.", "high", required=True, allowed=PRIORITIES),
-                Field("addressee", "text", "Who should act on it.", "DGM", required=True),
-                Field("text_{lang}", "text", "The recommendation in that language.", "Renforcer…", required=True),
+                Field("priority", "enum", N_("Priority."), "high", required=True, allowed=PRIORITIES),
+                Field("addressee", "text", N_("Who should act on it."), "DGM", required=True),
+                Field("text_{lang}", "text", N_("The recommendation in that language."), "Renforcer…", required=True),
             ),
             (("rec_id", "scope", "priority", "addressee", "text_fr", "text_en"),
              ("R1", "global", "high", "DGM", "Définir une stratégie", "Define a strategy"),
@@ -308,14 +346,15 @@ TABLES: dict[str, Table] = {
         Table(
             "indicators", False, "Context indicators per country and year (declared in evaluation.yaml).",
             (
-                Field("country", "code", "A `country` of countries.", "NGA", required=True, pattern=COUNTRY_CODE,
+                Field("country", "code", N_("A `country` of countries."), "NGA", required=True, pattern=COUNTRY_CODE,
                       pattern_hint=_COUNTRY_HINT, reference="countries.country"),
-                Field("indicator", "text", "An indicator code declared in evaluation.yaml `indicators`.", "tip_tier",
+                Field("indicator", "text", N_("An indicator code declared in evaluation.yaml `indicators`."),
+                      "tip_tier",
                       required=True, reference="indicators"),
-                Field("year", "integer", f"Year of the value, {YEAR_BOUNDS[0]}–{YEAR_BOUNDS[1]}.", "2010",
+                Field("year", "integer", N_("Year of the value, 1900–2100."), "2010",
                       required=True, minimum=YEAR_BOUNDS[0], maximum=YEAR_BOUNDS[1]),
-                Field("value", "number", "The value (negative allowed).", "2", required=True),
-                Field("source", "text", "Where the value comes from.", "US TIP Report 2010", required=True),
+                Field("value", "number", N_("The value (negative allowed)."), "2", required=True),
+                Field("source", "text", N_("Where the value comes from."), "US TIP Report 2010", required=True),
             ),
             (("country", "indicator", "year", "value", "source"), ("NGA", "tip_tier", "2010", "2", "US TIP Report"),),
             unique_together=("country", "indicator", "year"),
@@ -458,88 +497,105 @@ def run_checks(table: Table, typed: pd.DataFrame, fields: list[Field], ctx: Cont
     return out
 
 
+def _g(number: float | None) -> object:
+    """A bound as messages print it (``4``, ``2.5``): an int when whole (plain text), else its text."""
+    return int(number) if number is not None and float(number).is_integer() else f"{number:g}"
+
+
 def _reference_message(f: Field, value: str, ctx: Context) -> str:
     targets = ctx.references.get(f.reference or "", frozenset())
+    got = quote(value)
     if f.reference == "countries.country":
         if value in ALPHA3_TO_ALPHA2:
-            return f"{quote(value)} ({country_name(value, 'en')}) is not in countries.csv; add it there with its region"
+            return Msg(N_("%(value)s (%(country)s) is not in countries.csv; add it there with its region"), value=got,
+                       country=CountryName(value))
         candidates = suggest_countries(value, among=targets)  # by code and by name: NIG → Niger or Nigeria
         if candidates:
-            return f"must be a country of countries.csv, got {quote(value)}" + hint(
-                " or ".join(describe(c) for c in candidates))
+            return Msg(N_("must be a country of countries.csv, got %(value)s%(hint)s"), value=got,
+                       hint=hint(either([describe(c) for c in candidates])))
         suggestion = did_you_mean(value, targets)
-        return f"must be a country of countries.csv, got {quote(value)}" + hint(
-            describe(suggestion) if suggestion in ALPHA3_TO_ALPHA2 else suggestion
-        )
+        return Msg(N_("must be a country of countries.csv, got %(value)s%(hint)s"), value=got,
+                   hint=hint(describe(suggestion) if suggestion in ALPHA3_TO_ALPHA2 else suggestion))
     if f.reference == "regions.region":
-        return f"must be a region of regions.csv, got {quote(value)}" + hint(did_you_mean(value, targets))
+        return Msg(N_("must be a region of regions.csv, got %(value)s%(hint)s"), value=got,
+                   hint=hint(did_you_mean(value, targets)))
     if f.reference == "actions.action_id":
         suggestion = did_you_mean(value, targets, cutoff=0.8)
-        return f"must be an action_id of actions.csv, got {quote(value)}" + hint(suggestion)
+        return Msg(N_("must be an action_id of actions.csv, got %(value)s%(hint)s"), value=got, hint=hint(suggestion))
     if f.reference == "indicators":
-        return (
-            f"must be an indicator declared under 'indicators' in evaluation.yaml, got {quote(value)}"
-            + hint(did_you_mean(value, targets))
-        )
+        return Msg(N_("must be an indicator declared under %(key)s in evaluation.yaml, got %(value)s%(hint)s"),
+                   key="'indicators'", value=got, hint=hint(did_you_mean(value, targets)))
     regions = ctx.references.get("regions.region", frozenset())
     countries = ctx.references.get("countries.country", frozenset())
     suggestion = did_you_mean(value, [GLOBAL_SCOPE, *regions])
     if suggestion is None:
         code = suggest_country(value)
         suggestion = describe(code) if code in countries else None
-    return (
-        f"must be 'global', a region of regions.csv or a country of countries.csv, got {quote(value)}"
-        + hint(suggestion)
-    )
+    return Msg(N_("must be %(global)s, a region of regions.csv or a country of countries.csv, got %(value)s%(hint)s"),
+               **{"global": f"'{GLOBAL_SCOPE}'"}, value=got, hint=hint(suggestion))
 
 
 def explain(f: Field, rule: str, value: str, ctx: Context, *, first_row: int | None = None,
             combination: tuple[str, ...] = ()) -> str:
-    """The message of a problem on a cell of ``f``: ``must be …, got '…'`` with a hint where one helps."""
+    """The message of a problem on a cell of ``f``: ``must be …, got '…'`` with a hint where one helps (a
+    :class:`~reportgen.errors.Msg`)."""
+    got = quote(value)
     if rule in ("required", "missing_language"):
-        description = f.description[0].lower() + f.description[1:].rstrip(".")
         lang = next((lang for lang in LANGUAGES if f.name.endswith("_" + lang)), None)
-        if lang:
-            description = description.replace("that language", LANGUAGE_NAMES[lang])
-        return f"must not be empty ({description})"
+        return Msg(N_("must not be empty (%(description)s)"), description=FieldDescription(f.description, lang))
     if rule == "pattern":
-        message = f"must be {f.pattern_hint}, got {quote(value)}"
+        pattern = Msg(f.pattern_hint or "")
         if f.country_code or f.pattern == COUNTRY_CODE:
-            return message + hint(" or ".join(describe(c) for c in suggest_countries(value)) or None)
+            return Msg(N_("must be %(pattern)s, got %(value)s%(hint)s"), pattern=pattern, value=got,
+                       hint=hint(either([describe(c) for c in suggest_countries(value)]) or None))
         if f.pattern == REGION_CODE:
-            return message + hint(did_you_mean(value, ctx.references.get("regions.region", ())))
-        return message
+            return Msg(N_("must be %(pattern)s, got %(value)s%(hint)s"), pattern=pattern, value=got,
+                       hint=hint(did_you_mean(value, ctx.references.get("regions.region", ()))))
+        return Msg(N_("must be %(pattern)s, got %(value)s%(hint)s"), pattern=pattern, value=got, hint="")
     if rule == "reserved":
-        return f"{quote(value)} is reserved for recommendations to the whole evaluation; choose another region code"
+        return Msg(N_("%(value)s is reserved for recommendations to the whole evaluation; choose another region "
+                      "code"), value=got)
     if rule == "allowed":
         if f.country_code:
             code = suggest_country(value)
-            return f"must be {f.pattern_hint}, got {quote(value)}, which is not an ISO code" + hint(
-                describe(code) if code and code != value else None
-            )
+            return Msg(N_("must be %(pattern)s, got %(value)s, which is not an ISO code%(hint)s"),
+                       pattern=Msg(f.pattern_hint or ""), value=got,
+                       hint=hint(describe(code) if code and code != value else None))
         if f.vocabulary:
-            return (f"{quote(value)} is not declared under '{f.vocabulary}' in evaluation.yaml (declared: "
-                    f"{', '.join(f.allowed)})" + hint(did_you_mean(value, f.allowed))
-                    + f"; correct the cell or declare {quote(value)} under '{f.vocabulary}'")
-        return f"must be one of {', '.join(f.allowed)}, got {quote(value)}" + hint(did_you_mean(value, f.allowed))
+            return Msg(N_("%(value)s is not declared under %(key)s in evaluation.yaml (declared: %(declared)s)"
+                          "%(hint)s; correct the cell or declare %(value)s under %(key)s"), value=got,
+                       key=f"'{f.vocabulary}'", declared=", ".join(f.allowed),
+                       hint=hint(did_you_mean(value, f.allowed)))
+        return Msg(N_("must be one of %(allowed)s, got %(value)s%(hint)s"), allowed=", ".join(f.allowed), value=got,
+                   hint=hint(did_you_mean(value, f.allowed)))
     if rule == "range":
         if f.vocabulary == "scale":
-            return (f"must be a score of the evaluation's scale, {f.minimum:g} to {f.maximum:g} (evaluation.yaml "
-                    f"'scale'), got {quote(value)}; correct the score or widen the scale")
+            return Msg(N_("must be a score of the evaluation's scale, %(low)s to %(high)s (evaluation.yaml %(key)s), "
+                          "got %(value)s; correct the score or widen the scale"),
+                       low=_g(f.minimum), high=_g(f.maximum), key="'scale'", value=got)
         if f.within_period and ctx.period:
             lo, hi = ctx.period
-            return (f"must be a year of the evaluation's period, {lo} to {hi} (evaluation.yaml), got {quote(value)}; "
-                    "correct the year, or widen period_start/period_end in evaluation.yaml if the action belongs to "
-                    "the evaluation")
-        return f"must be from {f.minimum:g} to {f.maximum:g}, got {quote(value)}"
+            return Msg(N_("must be a year of the evaluation's period, %(low)s to %(high)s (evaluation.yaml), got "
+                          "%(value)s; correct the year, or widen %(keys)s in evaluation.yaml if the action belongs "
+                          "to the evaluation"), low=lo, high=hi, value=got, keys="period_start/period_end")
+        return Msg(N_("must be from %(low)s to %(high)s, got %(value)s"), low=_g(f.minimum), high=_g(f.maximum),
+                   value=got)
     if rule == "reference":
         return _reference_message(f, value, ctx)
     if rule == "unique":
-        where = f" (row {first_row})" if first_row is not None else ""
         if combination:
-            return f"another row{where} already has the same {' and '.join(combination)}; keep one row per combination"
-        return f"{quote(value)} is already used on another row{where}; each {f.name} must be unique"
-    return f"is not valid, got {quote(value)}"
+            columns = both(list(combination))
+            if first_row is not None:
+                return Msg(N_("another row (row %(row)s) already has the same %(columns)s; keep one row per "
+                              "combination"), row=first_row, columns=columns)
+            return Msg(N_("another row already has the same %(columns)s; keep one row per combination"),
+                       columns=columns)
+        if first_row is not None:
+            return Msg(N_("%(value)s is already used on another row (row %(row)s); each %(column)s must be unique"),
+                       value=got, row=first_row, column=f.name)
+        return Msg(N_("%(value)s is already used on another row; each %(column)s must be unique"), value=got,
+                   column=f.name)
+    return Msg(N_("is not valid, got %(value)s"), value=got)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -772,6 +828,11 @@ def render_dataset_doc() -> str:
       "`{output}/validation.json` and `{output}/validation.html`. A cell breaking several rules is reported once; "
       "a row with the wrong number of cells is reported once, not cell by cell; a reference to a table that could "
       "not be read is not checked. Errors stop the build; warnings are reported and the build goes on.")
+    w("")
+    w("Messages are English on the command line and in `validation.json` (its `message`); `validation.html` is in the "
+      "evaluation's main language and says every message in it (`doit être un nombre ≥ 0, et non '12,5O0' ; …`): "
+      "the words are translated, the values quoted from the data (a cell, a code, a file or column name) are shown "
+      "as they are.")
     w("")
     w("| rule | severity | meaning |")
     w("|---|---|---|")

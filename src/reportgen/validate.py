@@ -17,8 +17,9 @@ import pandas as pd
 from babel.numbers import list_currencies
 
 from .assets import image_problems
-from .errors import Problem, has_errors, sort_key
-from .fields import Field, did_you_mean, hint, parse_column, preview, quote
+from .errors import Msg, Problem, has_errors, sort_key
+from .fields import Field, did_you_mean, either, hint, parse_column, preview, quote
+from .i18n import N_
 from .iso3166 import country_name, describe, suggest_country
 from .load import RawTable, list_files, problem, read_table, read_text, read_yaml
 from .model import COUNTRY_CODE, LANGUAGES, REGION_CODE, Dataset, Evaluation, Indicator, Scale, Term
@@ -26,7 +27,8 @@ from .schema import (
     EVALUATION_KEY_NAMES,
     GLOBAL_SCOPE,
     INDICATOR_CODE,
-    LANGUAGE_NAMES,
+    FieldDescription,
+    language_name,
     RULE_ORDER,
     RULES,
     TABLES,
@@ -130,24 +132,28 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
                                  value=None if value is None else _short(value)))
 
     if not isinstance(data, dict):
-        report("type", (), "must be a set of keys and values (id: …, languages: …); see docs/dataset.md, got "
-               + ("an empty file" if data is None else f"a {type(data).__name__}"))
+        example = "id: …, languages: …"
+        report("type", (), Msg(N_("must be a set of keys and values (%(example)s); see docs/dataset.md, got an empty "
+                                  "file"), example=example) if data is None else
+               Msg(N_("must be a set of keys and values (%(example)s); see docs/dataset.md, got a %(type)s"),
+                   example=example, type=type(data).__name__))
         return out
     for key in data:
         if str(key) not in EVALUATION_KEY_NAMES:
-            report("unknown_key", (str(key),), "is not a key of evaluation.yaml" +
-                   hint(did_you_mean(str(key), EVALUATION_KEY_NAMES)), key)
+            report("unknown_key", (str(key),), Msg(N_("is not a key of evaluation.yaml%(hint)s"),
+                                                   hint=hint(did_you_mean(str(key), EVALUATION_KEY_NAMES))), key)
 
     def get(key: str, required: bool) -> object:
         value = data.get(key)
         if value is None and required:
-            report("required", (key,), "is missing; see docs/dataset.md for the keys of evaluation.yaml")
+            report("required", (key,), Msg(N_("is missing; see docs/dataset.md for the keys of evaluation.yaml")))
         return value
 
     # id
     ident = get("id", True)
     if ident is not None and not ((isinstance(ident, str) and ident.strip()) or _is_int(ident)):
-        report("type", ("id",), f"must be the evaluation's number as text, e.g. \"128\", got {quote(ident)}", ident)
+        report("type", ("id",), Msg(N_("must be the evaluation's number as text, e.g. %(example)s, got %(value)s"),
+                                    example='"128"', value=quote(ident)), ident)
         ident = None
     # languages
     languages: list[str] = []
@@ -156,17 +162,20 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
         if isinstance(raw_languages, str):
             raw_languages = [raw_languages] if raw_languages in LANGUAGES else raw_languages
         if not isinstance(raw_languages, list):
-            report("type", ("languages",), f"must be a list of languages such as [fr, en], got "
-                   f"{quote(raw_languages)}", raw_languages)
+            report("type", ("languages",), Msg(N_("must be a list of languages such as %(example)s, got %(value)s"),
+                                               example="[fr, en]", value=quote(raw_languages)), raw_languages)
         elif not raw_languages:
-            report("required", ("languages",), "must list at least one language: fr and/or en")
+            report("required", ("languages",), Msg(N_("must list at least one language: %(fr)s and/or %(en)s"),
+                                                   fr="fr", en="en"))
         else:
             for item in raw_languages[:10]:
                 if not isinstance(item, str) or item not in LANGUAGES:
-                    report("allowed", ("languages",), f"must be fr or en, got {quote(item)}"
-                           + hint(did_you_mean(preview(item), LANGUAGES)), item)
+                    report("allowed", ("languages",), Msg(N_("must be %(fr)s or %(en)s, got %(value)s%(hint)s"),
+                                                          fr="fr", en="en", value=quote(item),
+                                                          hint=hint(did_you_mean(preview(item), LANGUAGES))), item)
                 elif item in languages:
-                    report("unique", ("languages",), f"lists {item} twice; list each language once", item)
+                    report("unique", ("languages",), Msg(N_("lists %(language)s twice; list each language once"),
+                                                         language=item), item)
                 else:
                     languages.append(item)
     out.languages = tuple(languages) if languages else None
@@ -178,20 +187,23 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
         if value is None:
             return None
         if not isinstance(value, dict):
-            report("type", path, f"must give a text per language, e.g. {{fr: …, en: …}}, got {quote(value)}", value)
+            report("type", path, Msg(N_("must give a text per language, e.g. %(example)s, got %(value)s"),
+                                     example="{fr: …, en: …}", value=quote(value)), value)
             return None
         result: dict[str, str] = {}
         for lang, text in value.items():
             if out.languages is not None and lang not in out.languages:
-                report("ignored_language", (*path, str(lang)), f"is ignored: {lang} is not in the languages of "
-                       "evaluation.yaml", lang)
+                report("ignored_language", (*path, str(lang)),
+                       Msg(N_("is ignored: %(language)s is not in the languages of evaluation.yaml"),
+                           language=str(lang)), lang)
             elif not isinstance(text, str) and text is not None:
-                report("type", (*path, str(lang)), f"must be a text, got {quote(text)}", text)
+                report("type", (*path, str(lang)), Msg(N_("must be a text, got %(value)s"), value=quote(text)), text)
             elif isinstance(text, str) and text.strip():
                 result[str(lang)] = text.strip()
         for lang in out.languages or ():
             if lang not in result and not any(p.column == ".".join((*path, lang)) for p in problems):
-                report("missing_language", (*path, lang), f"is missing: give the text in {LANGUAGE_NAMES[lang]}")
+                report("missing_language", (*path, lang), Msg(N_("is missing: give the text in %(language)s"),
+                                                              language=language_name(lang)))
         return result
 
     title = texts("title", True)
@@ -199,39 +211,45 @@ def check_evaluation(data: object, lines: dict[tuple[str, ...], int] | None = No
     subtitle = texts("subtitle", False)
     evaluator = get("evaluator", True)
     if evaluator is not None and not (isinstance(evaluator, str) and evaluator.strip()):
-        report("type", ("evaluator",), f"must be a text (who carried out the evaluation), got {quote(evaluator)}",
-               evaluator)
+        report("type", ("evaluator",), Msg(N_("must be a text (who carried out the evaluation), got %(value)s"),
+                                           value=quote(evaluator)), evaluator)
     published = get("published", True)
     if published is not None and not (isinstance(published, str) and MONTH.fullmatch(published.strip())):
-        report("pattern", ("published",), f"must be a month written YYYY-MM, e.g. \"2014-03\", got "
-               f"{quote(published)}", published)
+        report("pattern", ("published",), Msg(N_("must be a month written YYYY-MM, e.g. %(example)s, got %(value)s"),
+                                              example='"2014-03"', value=quote(published)), published)
     period: list[int | None] = []
     for key in ("period_start", "period_end"):
         year = get(key, True)
         if year is None:
             period.append(None)
         elif not _is_int(year):
-            report("type", (key,), f"must be a year written as a number without quotes, e.g. 2007, got "
-                   f"{quote(year)}", year)
+            report("type", (key,), Msg(N_("must be a year written as a number without quotes, e.g. %(example)s, "
+                                          "got %(value)s"), example="2007", value=quote(year)), year)
             period.append(None)
         elif not YEAR_BOUNDS[0] <= year <= YEAR_BOUNDS[1]:
-            report("range", (key,), f"must be a year from {YEAR_BOUNDS[0]} to {YEAR_BOUNDS[1]}, got {year}", year)
+            report("range", (key,), Msg(N_("must be a year from %(low)s to %(high)s, got %(value)s"),
+                                        low=YEAR_BOUNDS[0], high=YEAR_BOUNDS[1], value=str(year)), year)
             period.append(None)
         else:
             period.append(year)
     start, end = period
     if start is not None and end is not None:
         if start > end:
-            report("range", ("period_end",), f"must not be before period_start ({start}), got {end}", end)
+            report("range", ("period_end",), Msg(N_("must not be before %(key)s (%(start)s), got %(value)s"),
+                                                 key="period_start", start=start, value=str(end)), end)
         else:
             out.period = (start, end)
     currency = get("currency", True)
     if currency is not None:
         if not isinstance(currency, str):
-            report("type", ("currency",), f"must be an ISO 4217 code such as EUR, got {quote(currency)}", currency)
+            report("type", ("currency",), Msg(N_("must be an ISO 4217 code such as %(example)s, got %(value)s"),
+                                              example="EUR", value=quote(currency)), currency)
         elif currency not in list_currencies():
-            report("allowed", ("currency",), f"must be an ISO 4217 code such as EUR or USD, got {quote(currency)}"
-                   + hint(did_you_mean(currency, sorted(list_currencies()), cutoff=0.7)), currency)
+            report("allowed", ("currency",), Msg(N_("must be an ISO 4217 code such as %(example)s or %(other)s, got "
+                                                    "%(value)s%(hint)s"), example="EUR", other="USD",
+                                                 value=quote(currency),
+                                                 hint=hint(did_you_mean(currency, sorted(list_currencies()),
+                                                                        cutoff=0.7))), currency)
     out.indicators = _check_indicators(data.get("indicators"), out.languages, report)
     funder = texts("funder", False)
     themes_title = texts("themes_title", False)
@@ -286,6 +304,8 @@ def _vocabulary(languages: tuple[str, ...], funder: dict[str, str], themes_title
 
 
 VOCABULARY_CODE = r"[a-z0-9][a-z0-9_.-]{0,59}"
+# The parts of a term of evaluation.yaml, as messages name them.
+_TERM_PARTS = {"label": N_("label"), "description": N_("description"), "definition": N_("definition")}
 _TERM_EXAMPLE = {"themes": "{prevention: {label: {fr: Prévention, en: Prevention}}}",
                  "criteria": "{relevance: {label: {fr: pertinence, en: relevance}, definition: {fr: …, en: …}}}",
                  "channels": "{bilateral: {label: {fr: bilatéral, en: bilateral}, description: {fr: …, en: …}}}"}
@@ -296,20 +316,23 @@ def _per_language(value: object, path: tuple[str, ...], languages: tuple[str, ..
     """A map language → text under ``path`` (a label, a description): one problem per missing language."""
     if not isinstance(value, dict):
         report("required" if value is None else "type", path,
-               f"must give the {what} in each language, e.g. {{fr: …, en: …}}, got {quote(value)}", value)
+               Msg(N_("must give the %(what)s in each language, e.g. %(example)s, got %(value)s"),
+                   what=Msg(_TERM_PARTS[what]), example="{fr: …, en: …}", value=quote(value)), value)
         return None
     texts: dict[str, str] = {}
     for lang, text in value.items():
         if languages is not None and lang not in languages:
-            report("ignored_language", (*path, str(lang)), f"is ignored: {lang} is not in the languages of "
-                   "evaluation.yaml", lang)
+            report("ignored_language", (*path, str(lang)),
+                   Msg(N_("is ignored: %(language)s is not in the languages of evaluation.yaml"),
+                       language=str(lang)), lang)
         elif not isinstance(text, str) and text is not None:
-            report("type", (*path, str(lang)), f"must be a text, got {quote(text)}", text)
+            report("type", (*path, str(lang)), Msg(N_("must be a text, got %(value)s"), value=quote(text)), text)
         elif isinstance(text, str) and text.strip():
             texts[str(lang)] = text.strip()
     for lang in languages or ():
         if lang not in texts:
-            report("missing_language", (*path, lang), f"is missing: give the {what} in {LANGUAGE_NAMES[lang]}")
+            report("missing_language", (*path, lang), Msg(N_("is missing: give the %(what)s in %(language)s"),
+                                                          what=Msg(_TERM_PARTS[what]), language=language_name(lang)))
     return texts
 
 
@@ -320,38 +343,43 @@ def _check_terms(key: str, value: object, languages: tuple[str, ...] | None, rep
     if value is None:
         return None
     if not isinstance(value, dict):
-        report("type", (key,), f"must map each code to its label (and {description}), e.g. {_TERM_EXAMPLE[key]}, "
-               f"got {quote(value)}", value)
+        report("type", (key,), Msg(N_("must map each code to its label (and %(what)s), e.g. %(example)s, got "
+                                      "%(value)s"), what=Msg(_TERM_PARTS[description]), example=_TERM_EXAMPLE[key],
+                                   value=quote(value)), value)
         return None
     if not value and key != "themes":
-        report("required", (key,), f"must declare at least one code, e.g. {_TERM_EXAMPLE[key]}; or leave the key "
-               "out for the default")
+        report("required", (key,), Msg(N_("must declare at least one code, e.g. %(example)s; or leave the key out "
+                                          "for the default"), example=_TERM_EXAMPLE[key]))
         return None
     terms: list[Term] = []
     broken = False
     for code, spec in list(value.items())[:200]:
         path = (key, str(code))
         if not isinstance(code, str) or not re.fullmatch(VOCABULARY_CODE, code):
-            report("pattern", path, "must be a code of lower-case letters, digits, '_', '-' or '.' (the tables "
-                   f"use this code), got {quote(code)}", code)
+            report("pattern", path, Msg(N_("must be a code of lower-case letters, digits, %(characters)s (the tables "
+                                           "use this code), got %(value)s"), characters=either(["'_', '-'", "'.'"]),
+                                        value=quote(code)), code)
             broken = True
             continue
         if not isinstance(spec, dict):
-            report("type", path, f"must be {{label: {{fr: …, en: …}}, {description}: {{fr: …, en: …}}}}, got "
-                   f"{quote(spec)}", spec)
+            report("type", path, Msg(N_("must be %(example)s, got %(value)s"),
+                                     example=f"{{label: {{fr: …, en: …}}, {description}: {{fr: …, en: …}}}}",
+                                     value=quote(spec)), spec)
             broken = True
             continue
         for sub in spec:
             if sub not in ("label", description):
-                report("unknown_key", (*path, str(sub)), f"is not a key of {key} (label, {description})"
-                       + hint(did_you_mean(str(sub), ("label", description))), sub)
+                report("unknown_key", (*path, str(sub)),
+                       Msg(N_("is not a key of %(key)s (%(keys)s)%(hint)s"), key=key, keys=f"label, {description}",
+                           hint=hint(did_you_mean(str(sub), ("label", description)))), sub)
         label = _per_language(spec.get("label"), (*path, "label"), languages, report, "label")
         text = spec.get(description)
         described = {} if text is None else _per_language(text, (*path, description), languages, report,
                                                            description)
         terms.append(Term(code, label or {}, described or {}))
     if len(value) > 200:
-        report("range", (key,), f"declares {len(value)} codes; at most 200", len(value))
+        report("range", (key,), Msg(N_("declares %(count)s codes; at most %(most)s"), count=len(value), most=200),
+               len(value))
     return None if broken else tuple(terms)
 
 
@@ -363,22 +391,27 @@ def _check_scale(value: object, languages: tuple[str, ...] | None, report) -> Sc
     if value is None:
         return None
     if not isinstance(value, dict):
-        report("type", ("scale",), f"must be {{min: 1, max: 4, labels: {{1: {{fr: …, en: …}}}}}}, got {quote(value)}",
+        report("type", ("scale",), Msg(N_("must be %(example)s, got %(value)s"),
+                                       example="{min: 1, max: 4, labels: {1: {fr: …, en: …}}}", value=quote(value)),
                value)
         return None
     for sub in value:
         if sub not in ("min", "max", "labels"):
-            report("unknown_key", ("scale", str(sub)), "is not a key of scale (min, max, labels)"
-                   + hint(did_you_mean(str(sub), ("min", "max", "labels"))), sub)
+            report("unknown_key", ("scale", str(sub)),
+                   Msg(N_("is not a key of %(key)s (%(keys)s)%(hint)s"), key="scale", keys="min, max, labels",
+                       hint=hint(did_you_mean(str(sub), ("min", "max", "labels")))), sub)
     bounds: list[int | None] = []
     for sub in ("min", "max"):
         number = value.get(sub)
         if number is None:
-            report("required", ("scale", sub), f"is missing: give the {'lowest' if sub == 'min' else 'highest'} "
-                   "score as a whole number, e.g. min: 1, max: 4")
+            report("required", ("scale", sub), Msg(N_("is missing: give the lowest score as a whole number, e.g. "
+                                                      "%(example)s") if sub == "min" else
+                                                   N_("is missing: give the highest score as a whole number, e.g. "
+                                                      "%(example)s"), example="min: 1, max: 4"))
             bounds.append(None)
         elif not _is_int(number) or not 0 <= number <= 1000:
-            report("type", ("scale", sub), f"must be a whole number from 0 to 1000, got {quote(number)}", number)
+            report("type", ("scale", sub), Msg(N_("must be a whole number from %(low)s to %(high)s, got %(value)s"),
+                                               low=0, high=1000, value=quote(number)), number)
             bounds.append(None)
         else:
             bounds.append(number)
@@ -386,22 +419,24 @@ def _check_scale(value: object, languages: tuple[str, ...] | None, report) -> Sc
     if low is None or high is None:
         return None
     if low > high:
-        report("range", ("scale", "max"), f"must not be smaller than scale.min ({low}), got {high}; swap them", high)
+        report("range", ("scale", "max"), Msg(N_("must not be smaller than %(key)s (%(low)s), got %(value)s; swap "
+                                                 "them"), key="scale.min", low=low, value=str(high)), high)
         return None
     if high - low > MAX_SCALE:
-        report("range", ("scale", "max"), f"gives {high - low + 1} scores; a scale has at most {MAX_SCALE + 1}",
-               high)
+        report("range", ("scale", "max"), Msg(N_("gives %(count)s scores; a scale has at most %(most)s"),
+                                              count=high - low + 1, most=MAX_SCALE + 1), high)
         return None
     labels: dict[int, dict[str, str]] = {}
     raw_labels = value.get("labels")
     if raw_labels is not None and not isinstance(raw_labels, dict):
-        report("type", ("scale", "labels"), f"must map scores to labels, e.g. {{1: {{fr: …, en: …}}}}, got "
-               f"{quote(raw_labels)}", raw_labels)
+        report("type", ("scale", "labels"), Msg(N_("must map scores to labels, e.g. %(example)s, got %(value)s"),
+                                                example="{1: {fr: …, en: …}}", value=quote(raw_labels)), raw_labels)
         return None
     for score, label in (raw_labels or {}).items():
         path = ("scale", "labels", str(score))
         if not _is_int(score) or not low <= score <= high:
-            report("range", path, f"must be a score of the scale, {low} to {high}, got {quote(score)}", score)
+            report("range", path, Msg(N_("must be a score of the scale, %(low)s to %(high)s, got %(value)s"), low=low,
+                                      high=high, value=quote(score)), score)
             continue
         texts = _per_language(label, path, languages, report, "label")
         if texts is not None:
@@ -419,44 +454,50 @@ def _check_indicators(value: object, languages: tuple[str, ...] | None, report) 
     if value is None:
         return {}
     if not isinstance(value, dict):
-        report("type", ("indicators",), "must map each indicator code to {unit: …, label: {fr: …, en: …}}, got "
-               f"{quote(value)}", value)
+        report("type", ("indicators",), Msg(N_("must map each indicator code to %(example)s, got %(value)s"),
+                                            example="{unit: …, label: {fr: …, en: …}}", value=quote(value)), value)
         return None
     result: dict[str, Indicator] = {}
     for code, spec in value.items():
         path = ("indicators", str(code))
         if not isinstance(code, str) or not re.fullmatch(INDICATOR_CODE, code):
-            report("pattern", path, "must be an indicator code of letters, digits, '_', '-' or '.', got "
-                   f"{quote(code)}", code)
+            report("pattern", path, Msg(N_("must be an indicator code of letters, digits, %(characters)s, got "
+                                           "%(value)s"), characters=either(["'_', '-'", "'.'"]), value=quote(code)), code)
             continue
         if not isinstance(spec, dict):
-            report("type", path, f"must be {{unit: …, label: {{fr: …, en: …}}}}, got {quote(spec)}", spec)
+            report("type", path, Msg(N_("must be %(example)s, got %(value)s"),
+                                     example="{unit: …, label: {fr: …, en: …}}", value=quote(spec)), spec)
             continue
         for key in spec:
             if key not in ("unit", "label"):
-                report("unknown_key", (*path, str(key)), "is not a key of an indicator (unit, label)"
-                       + hint(did_you_mean(str(key), ("unit", "label"))), key)
+                report("unknown_key", (*path, str(key)), Msg(N_("is not a key of an indicator (%(keys)s)%(hint)s"),
+                                                             keys="unit, label",
+                                                             hint=hint(did_you_mean(str(key), ("unit", "label")))),
+                       key)
         unit = spec.get("unit")
         if not (isinstance(unit, str) and unit.strip()):
             report("required" if unit is None else "type", (*path, "unit"),
-                   "must be the unit of the indicator as text, e.g. '%' or 'tier'", unit)
+                   Msg(N_("must be the unit of the indicator as text, e.g. %(percent)s or %(tier)s"), percent="'%'",
+                       tier="'tier'"), unit)
             unit = ""
         label = spec.get("label")
         labels: dict[str, str] = {}
         if not isinstance(label, dict):
             report("required" if label is None else "type", (*path, "label"),
-                   "must give a label per language, e.g. {fr: …, en: …}", label)
+                   Msg(N_("must give a label per language, e.g. %(example)s"), example="{fr: …, en: …}"), label)
         else:
             for lang, text in label.items():
                 if languages is not None and lang not in languages:
-                    report("ignored_language", (*path, "label", str(lang)), f"is ignored: {lang} is not in the "
-                           "languages of evaluation.yaml", lang)
+                    report("ignored_language", (*path, "label", str(lang)),
+                           Msg(N_("is ignored: %(language)s is not in the languages of evaluation.yaml"),
+                               language=str(lang)), lang)
                 elif isinstance(text, str) and text.strip():
                     labels[str(lang)] = text.strip()
             for lang in languages or ():
                 if lang not in labels:
                     report("missing_language", (*path, "label", lang),
-                           f"is missing: give the label in {LANGUAGE_NAMES[lang]}")
+                           Msg(N_("is missing: give the %(what)s in %(language)s"), what=Msg(_TERM_PARTS["label"]),
+                               language=language_name(lang)))
         result[code] = Indicator(code=code, unit=str(unit).strip(), label=labels)
     return result
 
@@ -487,25 +528,25 @@ def check_table(table: Table, raw: RawTable, ctx: Context) -> tuple[CheckedTable
     for column in raw.frame.columns:
         f = table.field(column)
         if f is None:
-            problems.append(_problem(file, "unknown_column", "is not a column of " + table.name
-                                     + hint(did_you_mean(column, known, cutoff=0.7))
-                                     + f" (columns: {', '.join(known)})", row=header_row, column=column,
-                                     value=column))
+            problems.append(_problem(file, "unknown_column",
+                                     Msg(N_("is not a column of %(table)s%(hint)s (columns: %(columns)s)"),
+                                         table=table.name, hint=hint(did_you_mean(column, known, cutoff=0.7)),
+                                         columns=", ".join(known)), row=header_row, column=column, value=column))
             continue
         lang = table.language_of(column)
         if lang and languages is not None and lang not in languages:
-            problems.append(_problem(file, "ignored_column", f"is ignored: {lang} is not in the languages of "
-                                     "evaluation.yaml", row=header_row, column=column, value=column))
+            problems.append(_problem(file, "ignored_column",
+                                     Msg(N_("is ignored: %(language)s is not in the languages of evaluation.yaml"),
+                                         language=lang), row=header_row, column=column, value=column))
             continue
         present[column] = f
     for f in table.columns(languages or ()):
         if f.column_required and f.name not in present:
             lang = table.language_of(f.name)
-            what = f.description[0].lower() + f.description[1:].rstrip(".")
-            if lang:
-                what = what.replace("that language", LANGUAGE_NAMES[lang])
             problems.append(_problem(file, "missing_language" if lang else "missing_column",
-                                     f"is missing from the header row: add a column {f.name} ({what})",
+                                     Msg(N_("is missing from the header row: add a column %(column)s "
+                                            "(%(description)s)"), column=f.name,
+                                         description=FieldDescription(f.description, lang)),
                                      row=header_row, column=f.name))
 
     typed = pd.DataFrame(index=raw.frame.index)
@@ -567,7 +608,7 @@ def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list
     """
     file, typed, raw = actions.raw.file, actions.typed, actions.raw.frame
     if len(raw) == 0:
-        return [_problem(file, "no_actions", "has no actions: add at least one row under the header")]
+        return [_problem(file, "no_actions", Msg(N_("has no actions: add at least one row under the header")))]
     country_region: dict[str, str] = {}
     country_row: dict[str, int] = {}
     if countries is not None and {"country", "region"} <= set(countries.typed.columns):
@@ -596,30 +637,35 @@ def check_actions(actions: CheckedTable, countries: CheckedTable | None) -> list
     country, region = column("country"), column("region")
     both = usable("country") & usable("region")
     for row in flagged(both & country.isna() & region.isna()):
-        problems.append(_problem(file, "required", "must not be empty when country is empty: give the region the "
-                                 "action covers", row=row, column="region"))
+        problems.append(_problem(file, "required", Msg(N_("must not be empty when %(country)s is empty: give the "
+                                                          "region the action covers"), country="country"),
+                                 row=row, column="region"))
     expected = country.map(lambda c: country_region.get(c, pd.NA) if pd.notna(c) else pd.NA)
     for row in flagged(both & region.notna() & expected.notna() & (expected.astype(object) != region.astype(object))):
         code = str(country[row])
         problems.append(_problem(
             file, "region_mismatch",
-            f"must be the region of {describe(code)}, which is {country_region[code]!r} in "
-            f"{countries.raw.file if countries else 'countries.csv'} (row {country_row[code]}), got "
-            f"{quote(region[row])}; correct it or leave it empty", row=row, column="region",
+            Msg(N_("must be the region of %(country)s, which is %(region)s in %(file)s (row %(row)s), got "
+                   "%(value)s; correct it or leave it empty"), country=describe(code),
+                region=repr(country_region[code]), file=countries.raw.file if countries else "countries.csv",
+                row=country_row[code], value=quote(region[row])), row=row, column="region",
             value=raw.at[row, "region"]))
     committed, disbursed = column("committed"), column("disbursed")
     amounts = usable("committed") & usable("disbursed") & committed.notna() & disbursed.notna()
     for row in flagged(amounts & (disbursed.astype("Float64") > committed.astype("Float64"))):
         problems.append(_problem(
             file, "disbursed_gt_committed",
-            f"must not be larger than committed ({raw.at[row, 'committed']}), got {quote(raw.at[row, 'disbursed'])}; "
-            "check both amounts", row=row, column="disbursed", value=raw.at[row, "disbursed"]))
+            Msg(N_("must not be larger than %(column)s (%(committed)s), got %(value)s; check both amounts"),
+                column="committed", committed=str(raw.at[row, "committed"]), value=quote(raw.at[row, "disbursed"])),
+            row=row, column="disbursed", value=raw.at[row, "disbursed"]))
     action_ids = column("action_id")
     for row in flagged(usable("committed") & committed.isna()):
         action = action_ids[row]
-        name = f"action {action}" if pd.notna(action) else "this action"
-        problems.append(_problem(file, "no_amount", f"is empty: {name} has no reported amount; it is left out of the "
-                                 "sums and counted among actions without amount", row=row, column="committed"))
+        message = (Msg(N_("is empty: action %(action)s has no reported amount; it is left out of the sums and counted "
+                          "among actions without amount"), action=str(action)) if pd.notna(action) else
+                   Msg(N_("is empty: this action has no reported amount; it is left out of the sums and counted among "
+                          "actions without amount")))
+        problems.append(_problem(file, "no_amount", message, row=row, column="committed"))
     return problems
 
 
@@ -648,16 +694,16 @@ def _repaired(text: str) -> str | None:
 def mojibake_message(text: str) -> str | None:
     """Why ``text`` looks damaged by a wrong decoding, with how to repair it; None when it looks sound."""
     if REPLACEMENT in text:
-        return ("has a replacement character (�, U+FFFD) where a letter was lost: the file was decoded with "
-                "the wrong encoding before it was saved; retype the letter, or export the data again from its "
-                "source as UTF-8")
+        return Msg(N_("has a replacement character (%(character)s) where a letter was lost: the file was decoded "
+                      "with the wrong encoding before it was saved; retype the letter, or export the data again from "
+                      "its source as UTF-8"), character="�, U+FFFD")
     match = MOJIBAKE.search(text)
     if match is None:
         return None
     repaired = _repaired(text)
-    fix = f"; it probably reads {quote(repaired)}" if repaired and repaired != text else ""
-    return (f"has {quote(match.group())}, UTF-8 text read as Windows-1252{fix}: export the data again from its "
-            "source as UTF-8, or replace the damaged letters")
+    fix = Msg(N_("; it probably reads %(value)s"), value=quote(repaired)) if repaired and repaired != text else ""
+    return Msg(N_("has %(value)s, UTF-8 text read as Windows-1252%(fix)s: export the data again from its source as "
+                  "UTF-8, or replace the damaged letters"), value=quote(match.group()), fix=fix)
 
 
 def check_mojibake(raw: RawTable) -> list[Problem]:
@@ -681,8 +727,10 @@ def check_mojibake(raw: RawTable) -> list[Problem]:
 def _check_themes_columns(raw: RawTable) -> list[Problem]:
     """``pillars`` is the old name of ``themes``: a table with both is refused."""
     if {"themes", "pillars"} <= set(raw.frame.columns):
-        return [_problem(raw.file, "duplicate_column", "has both themes and pillars, the old name of themes: keep "
-                         "one column", row=raw.header_row, column="pillars", value="pillars")]
+        return [_problem(raw.file, "duplicate_column",
+                         Msg(N_("has both %(themes)s and %(pillars)s, the old name of %(themes)s: keep one column"),
+                             themes="themes", pillars="pillars"), row=raw.header_row, column="pillars",
+                         value="pillars")]
     return []
 
 
@@ -704,8 +752,9 @@ def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: fro
     """
     texts: dict[tuple[str, str, str | None], str] = {}
     digests: dict[str, str] = {}
-    usage = ("narrative files are narrative/{lang}/synthesis.md, narrative/{lang}/regions/{region}.md and "
-             "narrative/{lang}/countries/{country}.md")
+    usage = Msg(N_("is not used: narrative files are %(synthesis)s, %(regions)s and %(countries)s"),
+                synthesis="narrative/{lang}/synthesis.md", regions="narrative/{lang}/regions/{region}.md",
+                countries="narrative/{lang}/countries/{country}.md")
     files, problems = list_files(root, NARRATIVE_DIR)
     for rel in files:
         parts = rel.split("/")
@@ -720,18 +769,20 @@ def check_narratives(root: Path, languages: tuple[str, ...] | None, regions: fro
             if parts[2] == "regions":
                 key = (parts[1], "region", code)
                 if not re.fullmatch(REGION_CODE, code) or (regions is not None and code not in regions):
-                    warning = (f"is not used: {code!r} is not a region of regions.csv"
-                               + hint(did_you_mean(code, regions or ())))
+                    warning = Msg(N_("is not used: %(code)s is not a region of regions.csv%(hint)s"),
+                                  code=repr(code), hint=hint(did_you_mean(code, regions or ())))
             else:
                 key = (parts[1], "country", code)
                 if not re.fullmatch(COUNTRY_CODE, code) or (countries is not None and code not in countries):
                     guess = suggest_country(code)
-                    warning = f"is not used: {code!r} is not a country of countries.csv" + hint(
-                        describe(guess) if guess and (countries is None or guess in countries) else None)
+                    warning = Msg(N_("is not used: %(code)s is not a country of countries.csv%(hint)s"),
+                                  code=repr(code), hint=hint(describe(guess) if guess and (
+                                      countries is None or guess in countries) else None))
         else:
-            warning = f"is not used: {usage}"
+            warning = usage
         if key is not None and warning is None and key[0] not in (languages or LANGUAGES):
-            warning = f"is not used: {key[0]!r} is not one of the languages of evaluation.yaml"
+            warning = Msg(N_("is not used: %(language)s is not one of the languages of evaluation.yaml"),
+                          language=repr(key[0]))
         if warning:
             problems.append(_problem(rel, "unknown_narrative", warning))
             continue
@@ -829,7 +880,7 @@ def _similar_file(root: Path, name: str) -> str | None:
         return None
     close = did_you_mean(f"{name}.csv", candidates, cutoff=0.75) or did_you_mean(f"{name}.xlsx", candidates,
                                                                                   cutoff=0.75)
-    return f"the file {close} (rename it)" if close else None
+    return Msg(N_("the file %(file)s (rename it)"), file=close) if close else None
 
 
 def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> ValidationResult:
@@ -843,16 +894,18 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
     except OSError:
         is_folder = False
     if not is_folder:
-        return ValidationResult([_problem(".", "missing_file", f"the data folder {root} does not exist or is not a "
-                                          "folder; give the folder that holds evaluation.yaml and the tables")], None)
+        return ValidationResult([_problem(".", "missing_file", Msg(N_(
+            "the data folder %(folder)s does not exist or is not a folder; give the folder that holds "
+            "evaluation.yaml and the tables"), folder=str(root)))], None)
     problems: list[Problem] = []
     source_files: dict[str, str] = {}
 
     document, read_problems = read_yaml(root, EVALUATION_FILE)
     problems.extend(read_problems)
     if document is None and not read_problems:
-        problems.append(_problem(EVALUATION_FILE, "missing_file", "is missing: every dataset needs evaluation.yaml "
-                                 "(id, languages, title, …); see docs/dataset.md"))
+        problems.append(_problem(EVALUATION_FILE, "missing_file", Msg(N_(
+            "is missing: every dataset needs evaluation.yaml (%(keys)s); see docs/dataset.md"),
+            keys="id, languages, title, …")))
     evaluation = EvaluationCheck()
     if document is not None:
         source_files[EVALUATION_FILE] = document.sha256
@@ -879,9 +932,9 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000) -> Val
         if raw is None:
             if table.required and not read_problems:
                 columns = ", ".join(f.name for f in table.fields if f.column_required)
-                problems.append(_problem(f"{name}.csv", "missing_file", f"is missing: every dataset needs "
-                                         f"{name}.csv (or {name}.xlsx) with the columns {columns}"
-                                         + hint(_similar_file(root, name))))
+                problems.append(_problem(f"{name}.csv", "missing_file", Msg(N_(
+                    "is missing: every dataset needs %(csv)s (or %(xlsx)s) with the columns %(columns)s%(hint)s"),
+                    csv=f"{name}.csv", xlsx=f"{name}.xlsx", columns=columns, hint=hint(_similar_file(root, name)))))
             continue
         source_files[raw.file] = raw.sha256
         problems.extend(check_mojibake(raw))
