@@ -163,6 +163,7 @@ def test_parse_column_gives_nullable_dtypes_and_errors_by_row():
 def test_did_you_mean():
     assert did_you_mean("comitted", ["committed", "disbursed"]) == "committed"
     assert did_you_mean("Committed", ["committed"]) == "committed"
+    assert did_you_mean("a b", ["a b", "see"]) is None  # never the value itself ("got 'a b'; did you mean a b?")
     assert did_you_mean("victims", ["tip_tier", "victims_identified"]) == "victims_identified"
     assert did_you_mean("zzz", ["committed"]) is None
 

@@ -124,12 +124,13 @@ def quote(value: object) -> str:
 
 
 def did_you_mean(value: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
-    """The choice closest to ``value`` (case-insensitive), or None when nothing is close."""
+    """The choice closest to ``value`` (case-insensitive), or None when nothing is close or the closest is the value
+    itself (a code that breaks a rule in every file it is in would otherwise be suggested to itself)."""
     choices = [c for c in choices if c]
     lowered = {c.lower(): c for c in choices}
     key = value.strip().lower()
     if key in lowered:
-        return lowered[key]
+        return lowered[key] if lowered[key] != value.strip() else None
     close = difflib.get_close_matches(key, list(lowered), n=1, cutoff=cutoff)
     if close:
         return lowered[close[0]]
