@@ -22,8 +22,10 @@ class CheckingFitter(layout.Fitter):
     """The build's fitter, which also keeps the kept document's pages, problems and text."""
 
     kept: ClassVar[list[tuple[int, list[layout.Problem], str]]] = []
+    renders: ClassVar[int] = 0  # documents laid out since the last clear (2 when the fit rendered it again)
 
     def __call__(self, document):
+        CheckingFitter.renders += 1
         refit = super().__call__(document)
         if refit is None:
             pages = layout.pages(document)
@@ -39,6 +41,7 @@ class Checked:
     problems: list[layout.Problem]
     text: str  # every word drawn on its pages, in order
     stranded: float | None  # what the build says about its last page after fitting
+    fitted: bool  # the build laid it out twice: its first layout's last page was stranded
 
 
 def render_and_check(s: Settings, keys: list[str] | None, monkeypatch: pytest.MonkeyPatch) -> list[Checked]:
@@ -51,9 +54,10 @@ def render_and_check(s: Settings, keys: list[str] | None, monkeypatch: pytest.Mo
     out = []
     for key in keys if keys is not None else [d["key"] for d in plan["documents"]]:
         CheckingFitter.kept.clear()
+        CheckingFitter.renders = 0
         result = worker.render(Doc.from_key(key).key)
         assert result.status == "built", (key, result.error)
         ((pages, problems, text),) = CheckingFitter.kept
         assert pages == result.pages
-        out.append(Checked(key, pages, problems, text, result.stranded))
+        out.append(Checked(key, pages, problems, text, result.stranded, CheckingFitter.renders > 1))
     return out

@@ -43,6 +43,11 @@ def test_an_unknown_code_is_an_error_that_lists_the_known_ones(tiny_data_root, t
     err = capsys.readouterr().err
     assert "ERROR: there is no country 'FRA' with at least one action" in err
     assert "ALB, CHN, CIV, NGA, XKX" in err and "Traceback" not in err
+    # A brief that fails publishes nothing: no stylesheet or font either (the state machine found a failed brief
+    # that replaced the published country.css by an override's copy).
+    out = tmp_path / "o"
+    assert not (out / "assets").exists()
+    assert not [p for p in out.rglob("*") if p.suffix in (".pdf", ".css", ".ttf")]
 
 
 def test_a_code_of_neither_form_is_an_error(tiny_data_root, tmp_path, capsys):

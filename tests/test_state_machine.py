@@ -74,7 +74,9 @@ from state_machine_data import dataset
 from warm import Zygote
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("workflow")]
+# Its own xdist group: every Snakemake run of the machine (serve's too) has a working directory of its own, so it
+# needs no other test's worker; one worker keeps its zygotes and clean builds for the whole module.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("state-machine")]
 
 #: Published files whose content is history (what changed since the previous build), not a function of the inputs.
 HISTORY = {"changes.json", "changes.html"}
@@ -594,7 +596,11 @@ def warm_serve():
         def workflow_command(s):
             cmd = real(s)
             assert cmd[:3] == [sys.executable, "-m", "snakemake"], cmd
-            return [*exe, *cmd[3:]]
+            # A working directory of the output folder's own, as the machine's other builds (snakemake_cmd): the
+            # machine runs beside other tests' builds in the project folder (its own xdist group).
+            workdir = Path(s.output).parent / f"{Path(s.output).name}.snakemake-workdir"
+            workdir.mkdir(parents=True, exist_ok=True)
+            return [*exe, *cmd[3:], "--directory", str(workdir)]
 
         with mock.patch.object(serve, "workflow_command", workflow_command):
             yield
@@ -846,6 +852,14 @@ def test_a_brief_in_a_language_the_build_leaves_out_is_taken_out_by_the_next_bui
         assert not (machine.out / "fr").exists() or not list((machine.out / "fr").rglob("*.pdf"))
     finally:
         machine.teardown()
+
+
+def test_a_failed_brief_after_an_override_publishes_nothing():
+    """Found by the machine (2026-11-30): with a stylesheet override set, ``reportgen brief CIV`` (no such country
+    in the dataset) failed as it should but had already copied the override's ``country.css`` into the output. A
+    brief now copies the assets only once it knows its publication exists (the machine's ``brief`` step checks that
+    a failed brief changes nothing)."""
+    play(("set_override", True), ("validate",), ("brief", "CIV", "fr"))
 
 
 def test_interrupted_builds_then_a_build():

@@ -38,7 +38,7 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
                              "code (lower-case letters, digits and dashes)")
     site = s.languages  # the languages the site publishes, as the build's config says them
     s = Settings(**{**s.__dict__, "languages": (lang,)})
-    ds, figures, plan = build.prepare_model(s, quiet=True)
+    ds, figures, plan = build.prepare_model(s, quiet=True, assets=False)
     unknown = [x for x in site if x not in ds.evaluation.languages]
     if unknown:  # as the build says of the same config
         raise ReportgenError(f"languages {unknown} are not declared in evaluation.yaml "
@@ -55,6 +55,7 @@ def build_brief(s: Settings, code: str, lang: str) -> int:
         known = sorted(Doc.from_key(k).code for k in keys if Doc.from_key(k).kind == kind)
         hint = f" Known {kind} codes with actions: {', '.join(known[:30])}{'…' if len(known) > 30 else ''}."
         raise ReportgenError(f"there is no {kind} {doc.code!r} with at least one action in {s.data}.{hint}")
+    build.publish_assets(s)  # the stylesheets, fonts and images the brief loads, as the build copies them
     worker = Worker(s, plan, model=(ds, figures))
     result = worker.render(doc.key)
     if result.status == "failed":

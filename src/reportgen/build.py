@@ -65,13 +65,14 @@ def record_validation(s: Settings, problems: list, dataset=None) -> None:
         marker.unlink(missing_ok=True)
 
 
-def prepare_model(s: Settings, *, quiet: bool = False):
+def prepare_model(s: Settings, *, quiet: bool = False, assets: bool = True):
     """Validate (:func:`stage_validate`), compute every figure, copy the assets and plan the rendering, writing
     nothing into the build state: returns ``(ds, figures, plan)``. The prepare stage stores them for the other
-    stages; ``reportgen brief`` keeps them in memory (it works in its own state: see docs/architecture.md)."""
+    stages; ``reportgen brief`` keeps them in memory (it works in its own state: see docs/architecture.md), and
+    copies the assets itself (``assets=False``) once it knows its publication exists: a brief that fails publishes
+    nothing."""
     # Imported here for start-up time (pandas).
     from .aggregate import compute_figures
-    from .assets import copy_assets
     from .plan import make_plan, plan_documents
 
     started = time.time()
@@ -83,7 +84,8 @@ def prepare_model(s: Settings, *, quiet: bool = False):
                              f"(it declares {list(ds.evaluation.languages)}); fix the languages config key")
     epoch = source_date_epoch(ds.evaluation.published, s.data_date)
     figures = compute_figures(ds)
-    copy_assets(template_dirs(s.templates), s.data, s.output)
+    if assets:
+        publish_assets(s)
     docs = plan_documents(ds, languages)
     measured = {}
     for d in docs:
@@ -93,6 +95,13 @@ def prepare_model(s: Settings, *, quiet: bool = False):
     plan = make_plan(docs, languages=list(languages), shards=s.shards, epoch=epoch, started=started,
                      measured=measured)
     return ds, figures, plan
+
+
+def publish_assets(s: Settings) -> None:
+    """Copy the stylesheets, fonts and the dataset's images into the output folder, as the prepare stage does."""
+    from .assets import copy_assets  # imported here for start-up time, as in prepare_model
+
+    copy_assets(template_dirs(s.templates), s.data, s.output)
 
 
 def stage_prepare(s: Settings, *, quiet: bool = False) -> dict:
