@@ -474,6 +474,9 @@ class Engine(threading.Thread):
                 self.pump_pdf()  # the open page's PDF starts now, beside the other pages' HTML
             else:
                 self.pause_pdfs(False)  # the open pages are up to date: the PDFs go on beside the others' HTML
+                # A PDF that is done is collected between two pages, not after the pass: the open page's PDF
+                # reached its browser only once every other page's HTML was written (4-6 s after a save).
+                self.pump_pdf()
         self.render_errors = errors
         self.report_render_errors()
 
