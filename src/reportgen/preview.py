@@ -475,8 +475,9 @@ class Engine(threading.Thread):
             else:
                 self.pause_pdfs(False)  # the open pages are up to date: the PDFs go on beside the others' HTML
                 # A PDF that is done is collected between two pages, not after the pass: the open page's PDF
-                # reached its browser only once every other page's HTML was written (4-6 s after a save).
-                self.pump_pdf()
+                # reached its browser only once every other page's HTML was written (4-6 s after a save). The
+                # other pages' PDFs start after the pass, as before (the pass keeps the CPU).
+                self.pump_pdf(collect_only=True)
         self.render_errors = errors
         self.report_render_errors()
 
@@ -492,9 +493,9 @@ class Engine(threading.Thread):
 
     # -- PDFs ----------------------------------------------------------------------------------------------------
 
-    def pump_pdf(self) -> bool:
-        """Collect finished PDFs; give each idle process its next page (open pages to the first process, the
-        others to the second). Whether anything was done."""
+    def pump_pdf(self, *, collect_only: bool = False) -> bool:
+        """Collect finished PDFs; unless ``collect_only``, give each idle process its next page (open pages to the
+        first process, the others to the second). Whether anything was done."""
         if not self.pdfs or self.worker is None:
             return False
         worked = False
@@ -503,7 +504,7 @@ class Engine(threading.Thread):
             if message is not None:
                 worked = True
                 self.finish_pdf(message)
-        if not self.waiting or has_errors(self.problems):
+        if collect_only or not self.waiting or has_errors(self.problems):
             return worked
         open_pages = self.viewing()
         in_flight = {p.page.doc.key for p in self.pdfs if p.busy}
