@@ -471,7 +471,11 @@ class Engine(threading.Thread):
                 if process.busy and process.page.doc.key == doc.key and process.page.key != page.key:
                     process.restart()  # that PDF is of a page that changed again
             if doc_url(doc) in open_pages:
-                self.pump_pdf()  # the open page's PDF starts now, beside the other pages' HTML
+                # The open page's PDF starts now, beside the other pages' HTML. The PDF processes go on first: a
+                # stopped process never reads a page larger than the pipe's buffer, and the engine then waited in
+                # send() for ever (or in recv() for a result it had stopped half-sent).
+                self.pause_pdfs(False)
+                self.pump_pdf()
             else:
                 self.pause_pdfs(False)  # the open pages are up to date: the PDFs go on beside the others' HTML
                 # A PDF that is done is collected between two pages, not after the pass: the open page's PDF
