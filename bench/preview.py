@@ -13,6 +13,9 @@ page and measures:
   the new content (for the stylesheet: the published copy the page loads has it);
 - **PDF**: from the write to the moment the server reports the page's PDF updated.
 
+Each edit is saved once the preview's pass for the previous one has ended (``busy`` false in its status), as a
+writer saves after reading the result; the other publications' PDFs may still be rendering then.
+
 It prints p50 and p95 of each (and the machine's load average, since the machines here are shared), and writes
 them to ``bench/.results/preview-<time>.json``.
 """
@@ -187,6 +190,11 @@ def main() -> int:
         for kind in args.kinds:
             html_times, pdf_times = [], []
             for i in range(args.edits):
+                # A writer saves again after reading the result: each edit waits for the preview's pass of the
+                # previous one to end (the other publications' PDFs may still render, niced, as they would).
+                settle = time.perf_counter() + 60
+                while srv.status()["busy"] and time.perf_counter() < settle:
+                    time.sleep(0.05)
                 pdfs_before = srv.status()["pdfs"].get(args.page, 0)
                 t0 = time.perf_counter()
                 _, marker, check = edit(kind, i, data, templates)
