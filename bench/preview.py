@@ -2,9 +2,10 @@
 
     python bench/preview.py                      # 10 edits of each kind on a copy of the embedded dataset
     python bench/preview.py --edits 20 --workdir /tmp/preview-bench --page /en/countries/NGA.html
+    python bench/preview.py --page /fr/synthesis.html --kinds narrative template stylesheet
 
-It copies the dataset (``data/``) to a work folder, with an override folder holding a copy of the country template
-and stylesheet (so the project's own files are never edited), starts ``reportgen serve`` on it (whose first
+It copies the dataset (``data/``) to a work folder, with an override folder holding a copy of the open page's
+template and stylesheet (so the project's own files are never edited), starts ``reportgen serve`` on it (whose first
 workflow build is not measured), opens the page's event stream as a browser tab does, then, for each kind of edit
 (a narrative Markdown file, one cell of a data table, a template, a stylesheet), saves a change that shows on the
 page and measures:
@@ -132,12 +133,24 @@ class Serve:
         self.log.close()
 
 
-def edit(kind: str, i: int, data: Path, templates: Path) -> tuple[Path, str, str | None]:
-    """Save edit number ``i`` of ``kind``; return the file, the text the page (or stylesheet) must then show, and
-    the URL path to check it at (None: the page)."""
+def page_files(page: str) -> tuple[str, str, str]:
+    """What an edit of the open page touches: its narrative file (relative to the dataset), its template and its
+    stylesheet (relative to the templates): ``/en/countries/NGA.html`` → ``narrative/en/countries/NGA.md``,
+    ``country.html.j2``, ``css/country.css``; ``/fr/synthesis.html`` → ``narrative/fr/synthesis.md``,
+    ``synthesis.html.j2``, ``css/synthesis.css``."""
+    parts = page.strip("/").removesuffix(".html").split("/")
+    kind = {"countries": "country", "regions": "region"}.get(parts[1], "synthesis") if len(parts) > 1 else "synthesis"
+    return "narrative/" + "/".join(parts) + ".md", f"{kind}.html.j2", f"css/{kind}.css"
+
+
+def edit(kind: str, i: int, data: Path, templates: Path, page: str) -> tuple[Path, str, str | None]:
+    """Save edit number ``i`` of ``kind`` for the open ``page``; return the file, the text the page (or stylesheet)
+    must then show, and the URL path to check it at (None: the page). A cell edit changes the title of action
+    A-2007-011 (Nigeria's: its brief lists it)."""
     marker = f"Bench {kind} {i} {time.time_ns()}"
+    narrative, template, stylesheet = page_files(page)
     if kind == "narrative":
-        path = data / "narrative" / "en" / "countries" / "NGA.md"
+        path = data / narrative
         text = path.read_text(encoding="utf-8")
         text = re.sub(r"\n\nBench narrative .*\n?$", "", text.rstrip("\n")) + f"\n\n{marker}.\n"
         path.write_text(text, encoding="utf-8")
@@ -150,16 +163,16 @@ def edit(kind: str, i: int, data: Path, templates: Path) -> tuple[Path, str, str
         path.write_text(text, encoding="utf-8")
         return path, marker, None
     if kind == "template":
-        path = templates / "country.html.j2"
+        path = templates / template
         text = path.read_text(encoding="utf-8")
         text = re.sub(r'<p class="bench">[^<]*</p>\n', "", text)
         text = text.replace("{% endblock %}", f'<p class="bench">{marker}</p>\n{{% endblock %}}', 1)
         path.write_text(text, encoding="utf-8")
         return path, marker, None
-    path = templates / "css" / "country.css"
+    path = templates / stylesheet
     text = re.sub(r"\n/\* Bench stylesheet .*\*/\n?$", "", path.read_text(encoding="utf-8").rstrip("\n"))
     path.write_text(text + f"\n/* {marker} */\n", encoding="utf-8")
-    return path, marker, "/assets/css/country.css"
+    return path, marker, "/assets/" + stylesheet
 
 
 def main() -> int:
@@ -176,7 +189,7 @@ def main() -> int:
     if not data.is_dir():
         shutil.copytree(ROOT / "data", data)
     (templates / "css").mkdir(parents=True, exist_ok=True)
-    for rel in ("country.html.j2", "css/country.css"):
+    for rel in page_files(args.page)[1:]:
         if not (templates / rel).exists():
             shutil.copy(ROOT / "templates" / rel, templates / rel)
 
@@ -197,7 +210,7 @@ def main() -> int:
                     time.sleep(0.05)
                 pdfs_before = srv.status()["pdfs"].get(args.page, 0)
                 t0 = time.perf_counter()
-                _, marker, check = edit(kind, i, data, templates)
+                _, marker, check = edit(kind, i, data, templates, args.page)
                 shown = None
                 deadline = t0 + 60
                 while shown is None and time.perf_counter() < deadline:
