@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", nargs="+", choices=("synthesis", "regions", "countries", "region", "country"),
                         help="kinds of publication to check (default: all)")
     args = parser.parse_args(argv)
-    kinds = {k if k == "synthesis" or k.endswith("s") else k + "s" for k in args.kinds or ()}
+    kinds = {{"region": "regions", "country": "countries"}.get(k, k) for k in args.kinds or ()}
 
     data = args.data
     if data is None:
