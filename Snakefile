@@ -53,3 +53,8 @@ onstart:
 # The index job, the last one, prints the summary of a successful run; a failed run prints it here.
 onerror:
     shell(f"reportgen summary --output {shlex.quote(OUT)} --data {shlex.quote(DATA)} --since {STARTED} || true")
+    stop_rate_limiter_timers()
+
+
+onsuccess:
+    stop_rate_limiter_timers()

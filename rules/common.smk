@@ -101,6 +101,18 @@ def preload_in_background(module):
         threading.Thread(target=run, daemon=True).start()
 
 
+def stop_rate_limiter_timers():
+    """Let Snakemake's process exit as soon as the workflow is done.
+
+    After each scheduling pass Snakemake's job rate limiter (``--max-jobs-per-timespan``, 100/1s by default) starts
+    a ``threading.Timer`` of one second, a non-daemon thread, to look at the queue again; Python waits for it at exit,
+    so every run ended with up to a second of doing nothing (measured: 1.1 s of a 3-job workflow's 3.1 s). Once the
+    workflow has ended nothing waits for those timers: cancelling them only ends their threads."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()
+
+
 def tell_jobs_when_the_run_started(started):
     """The index job prints the run's summary and time: it finds the start in its environment. Not a param: a
     param that changes at every run would rerun the job every time. A job that runs elsewhere (a cluster) does not

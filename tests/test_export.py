@@ -261,3 +261,14 @@ def test_tables_to_csv_bytes_matches_the_written_files(tmp_path):
     assert list(as_bytes) == list(tables())
     for name, data in as_bytes.items():
         assert (tmp_path / f"{name}.csv").read_bytes() == data
+
+
+def test_the_illegal_characters_are_openpyxls():
+    """reportgen.export keeps its own copy of the pattern (importing openpyxl for it slowed every render job)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE as openpyxls
+
+    from reportgen.export import ILLEGAL_CHARACTERS_RE
+
+    assert ILLEGAL_CHARACTERS_RE.pattern == openpyxls.pattern
+    every_char = "".join(map(chr, range(0x110000 // 64)))
+    assert ILLEGAL_CHARACTERS_RE.sub("", every_char) == openpyxls.sub("", every_char)

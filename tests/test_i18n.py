@@ -274,3 +274,31 @@ def test_every_extracted_message_is_translated(lang):
         f"{len(missing)} message(s) have no {lang!r} translation in src/reportgen/locale/{lang}/LC_MESSAGES/"
         f"messages.po; run the commands of docs/translations.md, then translate:\n  " + "\n  ".join(missing)
     )
+
+
+def test_a_checked_catalog_is_kept_compiled_and_an_edited_one_is_checked_again(tmp_path, monkeypatch):
+    """The compiled catalog is kept in the user's cache, named by the .po file's content: a process that finds it
+    neither reads nor checks the .po file again; an edit (even one that breaks the catalog) never meets a stale
+    entry."""
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
+    po.parent.mkdir(parents=True)
+    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    po.write_text(header + 'msgid "Year"\nmsgstr "Année"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    monkeypatch.setattr(i18n, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
+    assert i18n._compiled_catalog("xx") and i18n._translations("xx", 1).gettext("Year") == "Année"
+    (entry,) = (tmp_path / "cache" / "catalogs" / "xx").glob("*.mo")
+
+    reads = []
+    real_read = i18n.read_catalog
+    monkeypatch.setattr(i18n, "read_catalog", lambda lang: reads.append(lang) or real_read(lang))
+    assert i18n._translations("xx", 2).gettext("Year") == "Année"  # another process, as it were
+    assert reads == []
+    po.write_text(header + 'msgid "Year"\nmsgstr ""\n', encoding="utf-8")  # untranslated now
+    with pytest.raises(ReportgenError, match="'Year'"):
+        i18n._translations("xx", 3)
+    assert reads == ["xx"] and entry.exists()  # checked, failed, nothing cached for it
+    po.write_text(header + 'msgid "Year"\nmsgstr "An"\n', encoding="utf-8")
+    assert i18n._translations("xx", 4).gettext("Year") == "An"
+    assert [p.name for p in entry.parent.glob("*.mo")] != [entry.name]  # the old entry made way for the new one

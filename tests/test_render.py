@@ -195,3 +195,85 @@ def test_a_page_printing_an_amount_too_long_for_fixed_columns_lays_its_tables_ou
     assert body_classes([999_999_999, 12.5, None]) == ["country"]
     assert body_classes([1_000_000_000]) == ["wide-amounts", "country"]
     assert body_classes([5]) == ["country"]  # the next page starts from nothing
+
+
+# --- compiled templates kept between processes -----------------------------------------------------------------
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    from reportgen import render as render_module
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(folder))
+    render_module.template_bytecode_cache.cache_clear()
+    yield folder
+    render_module.template_bytecode_cache.cache_clear()
+
+
+def test_a_compiled_template_is_loaded_from_the_cache_and_compiled_again_when_it_changes(cache_dir, tmp_path,
+                                                                                        monkeypatch):
+    override = tmp_path / "override"
+    override.mkdir()
+    page = override / "page.html.j2"
+    page.write_text("<p>{{ _('Country') }}: {{ name }}</p>", encoding="utf-8")
+    first = make_environment("fr", template_dirs=[override, templates_root()])
+    assert first.get_template("page.html.j2").render(name="Niger") == "<p>Pays: Niger</p>"
+    entries = list(cache_dir.rglob("*.cache"))
+    assert len(entries) == 1
+
+    compiled = []
+    real_compile = jinja2.Environment.compile
+
+    def counting_compile(self, *args, **kwargs):
+        compiled.append(args[1] if len(args) > 1 else kwargs.get("name"))
+        return real_compile(self, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting_compile)
+    # A new environment (as in another process) loads the compiled code: nothing is compiled.
+    second = make_environment("fr", template_dirs=[override, templates_root()])
+    assert second.get_template("page.html.j2").render(name="Niger") == "<p>Pays: Niger</p>"
+    assert compiled == []
+    # A changed template is compiled again, never served stale.
+    page.write_text("<p>{{ name }}, {{ _('Country') | lower }}</p>", encoding="utf-8")
+    third = make_environment("fr", template_dirs=[override, templates_root()])
+    assert third.get_template("page.html.j2").render(name="Niger") == "<p>Niger, pays</p>"
+    assert compiled == ["page.html.j2"]
+
+
+def test_each_language_has_its_own_cache_folder(cache_dir):
+    """The compiled code depends on the environment (French has a typography ``finalize``, English too but another
+    one): two configurations never share an entry."""
+    from reportgen.render import template_bytecode_cache
+
+    assert template_bytecode_cache("fr").directory != template_bytecode_cache("en").directory
+    assert Path(template_bytecode_cache("fr").directory).parent == cache_dir / "templates"
+
+
+def test_no_cache_when_it_is_turned_off_or_cannot_be_written(tmp_path, monkeypatch):
+    from reportgen import render as render_module
+
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", "")
+    render_module.template_bytecode_cache.cache_clear()
+    assert render_module.template_bytecode_cache("en") is None
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(blocker))
+    render_module.template_bytecode_cache.cache_clear()
+    try:
+        assert render_module.template_bytecode_cache("en") is None
+        env = make_environment("en", template_dirs=[templates_root()])  # still renders, compiling as before
+        assert env.from_string("{{ 1 | number }}").render() == "1"
+    finally:
+        render_module.template_bytecode_cache.cache_clear()
+
+
+def test_a_damaged_cache_entry_is_compiled_instead(cache_dir, tmp_path):
+    override = tmp_path / "override"
+    override.mkdir()
+    (override / "page.html.j2").write_text("<p>{{ name }}</p>", encoding="utf-8")
+    make_environment("en", template_dirs=[override]).get_template("page.html.j2")
+    (entry,) = cache_dir.rglob("*.cache")
+    entry.write_bytes(entry.read_bytes()[:40])  # cut short (a full disk, a crash)
+    env = make_environment("en", template_dirs=[override])
+    assert env.get_template("page.html.j2").render(name="Niger") == "<p>Niger</p>"

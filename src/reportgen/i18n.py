@@ -43,6 +43,7 @@ from copy import copy
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import babel
 from babel import Locale
 from babel.dates import format_date, format_skeleton
 from babel.messages.catalog import Catalog
@@ -50,6 +51,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_compact_currency, format_decimal
 
+from . import atomic, usercache
 from .errors import ReportgenError
 from .iso3166 import country_name
 from .model import LANGUAGES, is_missing
@@ -263,12 +265,40 @@ def translations(lang: str) -> gettext.GNUTranslations:
 
 @functools.lru_cache(maxsize=16)
 def _translations(lang: str, stamp: int | None) -> gettext.GNUTranslations:
+    return gettext.GNUTranslations(io.BytesIO(_compiled_catalog(lang)))
+
+
+def _compiled_catalog(lang: str) -> bytes:
+    """The ``.mo`` bytes of ``lang``'s checked catalog. Reading, checking and compiling a ``.po`` file with Babel
+    takes ~0.1 s per language in every process that renders; the result is kept in the user's cache
+    (:mod:`reportgen.usercache`), named by a digest of the ``.po`` file, this module and Babel's version: only a
+    catalog that passed the check is ever written there."""
+    path = catalog_path(lang)
+    folder = None
+    if re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", lang):
+        try:
+            key = usercache.digest(path.read_bytes(), Path(__file__).read_bytes(), babel.__version__, lang)
+        except OSError:
+            key = None
+        folder = usercache.cache_folder("catalogs", lang) if key else None
+        if folder is not None:
+            try:
+                return (folder / f"{key}.mo").read_bytes()
+            except OSError:
+                pass
     catalog = read_catalog(lang)
     check_catalog(lang, catalog)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+    if folder is not None:
+        try:
+            atomic.write_bytes(folder / f"{key}.mo", buffer.getvalue(), durable=False)
+            for old in folder.glob("*.mo"):  # one entry per language: the catalog of another version is stale
+                if old.name != f"{key}.mo":
+                    old.unlink(missing_ok=True)
+        except (OSError, ReportgenError):
+            pass
+    return buffer.getvalue()
 
 
 #: The language message ids are written in: a message missing from its catalog is only an error elsewhere.

@@ -19,7 +19,6 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
 import yaml
 
@@ -218,6 +217,8 @@ def parse_xlsx(data: bytes, rel: str) -> tuple[list[Record] | None, list[Problem
                                      "of proportion for a workbook; it was not opened. Save the sheet again (or as "
                                      "CSV UTF-8)"), declared=Number(declared), size=Number(len(data))))]
     records: list[Record] = []
+    import openpyxl  # here: only a workbook needs it, and it is 0.1 s of the start of every process that loads data
+
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
