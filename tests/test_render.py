@@ -178,23 +178,35 @@ def test_ucfirst_keeps_the_rest_of_the_text(en):
     assert render(en, '{{ t|ucfirst }}', t="<b>") == "&lt;b&gt;"
 
 
-def test_a_page_printing_an_amount_too_long_for_fixed_columns_lays_its_tables_out_from_content():
-    """Amounts up to TABLE_AMOUNT_CHARS characters keep the templates' fixed column widths (fast); a longer one marks
-    the page's body ``wide-amounts`` (common.css: table-layout auto in print), per page, not for the next one."""
+def test_a_table_printing_an_amount_too_long_for_fixed_columns_is_laid_out_from_content():
+    """Amounts up to TABLE_AMOUNT_CHARS characters keep the templates' fixed column widths (fast); a table that
+    prints a longer one is marked ``wide-amounts`` (common.css: table-layout auto in print): only that table, not
+    the page's others, and not the next page's."""
     from reportgen.i18n import Formatter
     from reportgen.render import TABLE_AMOUNT_CHARS
 
     env = make_environment("fr", template_dirs=[templates_root()])
-    page = env.from_string('<body class="country">{% for a in amounts %}<td>{{ a|money }}</td>{% endfor %}</body>')
+    page = env.from_string(
+        '<body class="country"><p>Total : {{ total|money }}</p>'
+        '{% for amounts in tables %}<table class="data"><caption>{{ loop.index }}</caption>'
+        '{% for a in amounts %}<tr><td>{{ a|money }}</td></tr>{% endfor %}</table>{% endfor %}'
+        '<table><tr><td>{{ total|money }}</td></tr></table></body>')
 
-    def body_classes(amounts):
-        html = render_template(page, {"amounts": amounts, "currency": "EUR"}, what="test")
-        return re.search(r'<body class="([^"]*)"', html).group(1).split()
+    def marked(total, *tables):
+        html = render_template(page, {"tables": tables, "total": total, "currency": "EUR"}, what="test")
+        assert re.search(r'<body class="([^"]*)"', html).group(1) == "country"
+        return [bool(re.search(r'class="[^"]*wide-amounts', t)) for t in re.findall(r"<table[^>]*>", html)]
 
     assert len(Formatter("fr", "EUR").money(999_999_999)) == TABLE_AMOUNT_CHARS  # 999 999 999 €: nine digits
-    assert body_classes([999_999_999, 12.5, None]) == ["country"]
-    assert body_classes([1_000_000_000]) == ["wide-amounts", "country"]
-    assert body_classes([5]) == ["country"]  # the next page starts from nothing
+    assert marked(5, [999_999_999, 12.5, None], [3]) == [False, False, False]
+    assert marked(5, [12], [1_000_000_000, 4], [7]) == [False, True, False, False]
+    # a table without a class attribute gets one; a wide amount in a sentence only marks no table
+    assert marked(1_000_000_000, [1], [2]) == [False, False, True]
+    assert marked(5, [5]) == [False, False]  # the next page starts from nothing
+    en = make_environment("en", template_dirs=[templates_root()])
+    html = render_template(en.from_string('<table class="data"><tr><td>{{ a|money }}</td></tr></table>'),
+                           {"a": 1_234_567_890, "currency": "USD"}, what="test")
+    assert '<table class="wide-amounts data">' in html and "$1,234,567,890" in html
 
 
 # --- compiled templates kept between processes -----------------------------------------------------------------

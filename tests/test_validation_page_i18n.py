@@ -12,7 +12,7 @@ import pytest
 from typocheck import french_violations
 
 from reportgen.errors import Msg, Number, Problem
-from reportgen.fields import either
+from reportgen.fields import both, either
 from reportgen.i18n import gettext_for
 from reportgen.iso3166 import describe
 from reportgen.review import message_html, render_validation_page, validation_json
@@ -167,3 +167,17 @@ def test_column_descriptions_name_the_language_in_french():
             assert "that language" not in english and "English" in english, english
             french = str(FieldDescription(f.description, "en").html(fr, "fr"))
             assert "cette langue" not in french and "en anglais" in french, french
+
+
+def test_lists_in_messages_read_as_sentences_in_both_languages():
+    """Three columns read "a, b and c", in French "a, b et c"; a duplicate combination names "the same values of"
+    them in French (not "les mêmes country et indicator et year")."""
+    columns = both(["country", "indicator", "year"])
+    assert columns == "country, indicator and year"
+    assert _visible(message_html(columns, "fr")[0]) == "country, indicator et year"
+    assert both(["a"]) == "a" and both([]) == "" and both(["a", "b"]) == "a and b"
+    assert either(["NER", "NGA", "TCD"]) == "NER, NGA or TCD"
+    duplicate = Msg("another row already has the same %(columns)s; keep one row per combination", columns=columns)
+    assert _visible(message_html(duplicate, "fr")[0]) == (
+        "une autre ligne a déjà les mêmes valeurs de country, indicator et year ; gardez une seule ligne par "
+        "combinaison")

@@ -193,9 +193,10 @@ def _typed(table: DataFrame) -> DataFrame:
     ints = {"year", "actions", "actions_without_amount", "countries", "regions", "n", "rank",
             *(c for c in table.columns if c.startswith("score_"))}
     floats = {"committed", "disbursed", "share", "share_of_region", "mean"}
-    return table.astype(
-        {c: "int64" for c in table.columns if c in ints} | {c: "float64" for c in table.columns if c in floats}
-    )
+    wanted = {c: "int64" for c in table.columns if c in ints} | {c: "float64" for c in table.columns if c in floats}
+    # Only the columns that need it: astype copies every column it is given (an eighth of the figures' time).
+    changed = {c: t for c, t in wanted.items() if table[c].dtype != t}
+    return table.astype(changed) if changed else table
 
 
 def _natural_key(s: pd.Series) -> pd.Series:

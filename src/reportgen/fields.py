@@ -143,20 +143,25 @@ def hint(suggestion: str | None) -> str:
     return Msg(N_("; did you mean %(suggestion)s?"), suggestion=suggestion) if suggestion else ""
 
 
-def either(choices: list) -> str:
-    """``"NER (Niger) or NGA (Nigeria)"``: choices joined by "or" (a Msg for two or more), ``""`` for none."""
-    out = choices[0] if choices else ""
-    for choice in choices[1:]:
-        out = Msg(N_("%(first)s or %(second)s"), first=out, second=choice)
+def _series(items: list, last: str) -> str:
+    """``items`` as a list in a sentence: ``"a, b, c"`` then ``last`` (a message joining the last two)."""
+    out = items[0] if items else ""
+    for i, item in enumerate(items[1:], start=2):
+        out = (Msg(last, first=out, second=item) if i == len(items)
+               else Msg(N_("%(first)s, %(second)s"), first=out, second=item))
     return out
+
+
+def either(choices: list) -> str:
+    """``"NER (Niger), NGA (Nigeria) or TCD (Chad)"``: choices joined by commas, the last by "or" (a Msg for two or
+    more), ``""`` for none."""
+    return _series(choices, N_("%(first)s or %(second)s"))
 
 
 def both(items: list) -> str:
-    """``"action_id and criterion"``: items joined by "and" (a Msg for two or more), ``""`` for none."""
-    out = items[0] if items else ""
-    for item in items[1:]:
-        out = Msg(N_("%(first)s and %(second)s"), first=out, second=item)
-    return out
+    """``"action_id, criterion and year"``: items joined by commas, the last by "and" (a Msg for two or more), ``""``
+    for none."""
+    return _series(items, N_("%(first)s and %(second)s"))
 
 
 def _number_hint(text: str) -> str:

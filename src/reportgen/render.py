@@ -23,6 +23,7 @@ ever compiled as a template.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 import sys
 import threading
@@ -141,13 +142,14 @@ def _make_finalize(lang: str):
 KEY_FIGURE_CHARS = 11  # a key figure's amount longer than this (€12,345,678 is 11) is written in compact form
 #: Tables are laid out with the column widths the templates give (``table-layout: fixed``), which holds every amount
 #: up to this many characters (``999 999 999 €``, ``$999,999,999``: nine digits), tested in tests/test_layout.py.
-#: A page that prints a longer amount gets ``<body class="… wide-amounts">``: its tables are laid out from their
-#: content in print (``table-layout: auto``), so that an amount (never wrapped) widens its column rather than
-#: overflow it. Not always: auto layout measures every cell's narrowest width, which tripled WeasyPrint's time on
-#: the synthesis (long titles that may break anywhere).
+#: A table that prints a longer amount gets ``<table class="… wide-amounts">``: it is laid out from its content in
+#: print (``table-layout: auto``), so that an amount (never wrapped) widens its column rather than overflow it. Only
+#: that table: auto layout measures every cell's narrowest width, which tripled WeasyPrint's time on the synthesis
+#: (long titles that may break anywhere); marking the whole page made the large dataset's synthesis 17 s instead of
+#: 10 s, when only its tables of totals print ten-digit amounts.
 TABLE_AMOUNT_CHARS = 13
-#: ``_WIDEST.chars``: the longest amount the page being rendered prints (per thread: the preview renders pages in a
-#: thread of its own; a thread renders one page at a time).
+#: ``_WIDEST.texts``: the amounts longer than that which the page being rendered prints (per thread: the preview
+#: renders pages in a thread of its own; a thread renders one page at a time).
 _WIDEST = threading.local()
 
 
@@ -169,8 +171,8 @@ def _filters(lang: str) -> dict[str, Any]:
     @jinja2.pass_context
     def money(ctx, amount):
         text = fmt(ctx).money(None if _is_missing(amount) else float(amount))
-        if len(text) > getattr(_WIDEST, "chars", 0):
-            _WIDEST.chars = len(text)
+        if len(text) > TABLE_AMOUNT_CHARS and hasattr(_WIDEST, "texts"):
+            _WIDEST.texts.add(_visible_key(text))
         return text
 
     @jinja2.pass_context
@@ -267,9 +269,35 @@ def render_html(doc: Doc, context: dict, env: jinja2.Environment) -> str:
     return render_template(template, context, what=doc.key)
 
 
+def _visible_key(text: str) -> str:
+    """Text as a reader sees it, without any space (typography changes spaces, never digits or signs)."""
+    return re.sub(r"\s+", "", html_lib.unescape(text))
+
+
+_TABLE = re.compile(r"<table\b([^>]*)>(.*?)</table>", re.S)
+
+
+def _mark_wide_tables(html: str, wide: set[str]) -> str:
+    """Add the class ``wide-amounts`` to each table that prints one of the ``wide`` amounts (see
+    :data:`TABLE_AMOUNT_CHARS`)."""
+
+    def mark(m: re.Match) -> str:
+        text = _visible_key(re.sub(r"<[^>]+>", "", m.group(2)))
+        if not any(amount in text for amount in wide):
+            return m.group(0)
+        attrs = m.group(1)
+        if re.search(r'\bclass="', attrs):
+            attrs = re.sub(r'\bclass="', 'class="wide-amounts ', attrs, count=1)
+        else:
+            attrs += ' class="wide-amounts"'
+        return f"<table{attrs}>{m.group(2)}</table>"
+
+    return _TABLE.sub(mark, html)
+
+
 def render_template(template: jinja2.Template, context: dict, *, what: str) -> str:
     env = template.environment
-    _WIDEST.chars = 0
+    _WIDEST.texts = set()
     try:
         html = template.render(context)
     except jinja2.UndefinedError as exc:
@@ -277,8 +305,8 @@ def render_template(template: jinja2.Template, context: dict, *, what: str) -> s
                              f"({exc.message}); fix the template (or the override that changed it)") from None
     except jinja2.TemplateSyntaxError as exc:
         raise ReportgenError(f"{what}: template {exc.filename or exc.name}: line {exc.lineno}: {exc.message}") from None
-    if _WIDEST.chars > TABLE_AMOUNT_CHARS:
-        html = re.sub(r'(<body\b[^>]*\bclass=")', r"\1wide-amounts ", html, count=1)
+    if _WIDEST.texts:
+        html = _mark_wide_tables(html, _WIDEST.texts)
     lang = env.globals.get("publication_lang")
     if lang:
         html = typography.typeset_parts(html, lang)

@@ -713,6 +713,12 @@ def check_mojibake(raw: RawTable) -> list[Problem]:
         cells = raw.frame[column]
         if cells.dtype != object and str(cells.dtype) != "string":
             continue
+        # One search over the whole column first: almost every column is sound, and two vectorised searches per
+        # column took a tenth of the validation of 20,000 actions. The pattern has no anchor and cannot match a
+        # newline, so a cell that matches alone matches in the joined text.
+        joined = "\n".join(map(str, cells.dropna().tolist()))
+        if REPLACEMENT not in joined and MOJIBAKE.search(joined) is None:
+            continue
         texts = cells.astype("string")
         suspect = texts.str.contains(MOJIBAKE, regex=True, na=False) | texts.str.contains(REPLACEMENT, regex=False,
                                                                                           na=False)
