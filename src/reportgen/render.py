@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import babel
 import jinja2
 from markupsafe import Markup
 
@@ -80,11 +81,13 @@ def template_bytecode_cache(lang: str) -> jinja2.BytecodeCache | None:
     Compiling every template of a language takes ~0.35 s, paid by every render job, every ``index`` job and every
     preview start; loading the compiled code takes a few milliseconds (:mod:`reportgen.usercache`). Jinja checks
     each entry against the template's source (a changed template is compiled again) and the Python version; what
-    else shapes the compiled code (this module, which configures the environment, the language's ``finalize``,
-    Jinja's version) names the folder, so two configurations never share an entry.
+    else shapes the compiled code names the folder, so two configurations never share an entry: the language, and
+    reportgen's code and the versions of Jinja and Babel, since Jinja applies ``finalize`` (the
+    typography) to a template's constant output and calls a filter on constant arguments when it compiles.
     """
     folder = usercache.cache_folder("templates", usercache.digest(
-        Path(__file__).read_bytes(), jinja2.__version__, sys.version, lang, str(typography.has_rules(lang)))[:16])
+        usercache.code_digest(), jinja2.__version__, babel.__version__, sys.version, lang,
+        str(typography.has_rules(lang)))[:16])
     if folder is None:
         return None
     return _QuietBytecodeCache(str(folder))

@@ -12,6 +12,7 @@ into an empty folder uses it too) nor in the temporary directory (a build leaves
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -32,6 +33,13 @@ def digest(*parts: bytes | str) -> str:
     for part in parts:
         h.update(hashlib.sha256(part.encode() if isinstance(part, str) else part).digest())
     return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of reportgen's own modules (a few milliseconds): an entry made by other code is never used."""
+    package = Path(__file__).resolve().parent
+    return digest(*(part for path in sorted(package.glob("*.py")) for part in (path.name, path.read_bytes())))
 
 
 def cache_folder(kind: str, key: str) -> Path | None:
