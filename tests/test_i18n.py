@@ -302,3 +302,6 @@ def test_a_checked_catalog_is_kept_compiled_and_an_edited_one_is_checked_again(t
     po.write_text(header + 'msgid "Year"\nmsgstr "An"\n', encoding="utf-8")
     assert i18n._translations("xx", 4).gettext("Year") == "An"
     assert [p.name for p in entry.parent.glob("*.mo")] != [entry.name]  # the old entry made way for the new one
+    (new_entry,) = entry.parent.glob("*.mo")
+    new_entry.write_bytes(new_entry.read_bytes()[:30])  # damaged (cut short): compiled again, not an error
+    assert i18n._translations("xx", 5).gettext("Year") == "An"

@@ -265,10 +265,15 @@ def translations(lang: str) -> gettext.GNUTranslations:
 
 @functools.lru_cache(maxsize=16)
 def _translations(lang: str, stamp: int | None) -> gettext.GNUTranslations:
-    return gettext.GNUTranslations(io.BytesIO(_compiled_catalog(lang)))
+    try:
+        return gettext.GNUTranslations(io.BytesIO(_compiled_catalog(lang)))
+    except ReportgenError:
+        raise
+    except Exception:  # noqa: BLE001 - a damaged cache entry (gettext raises OSError, struct.error, …): compile
+        return gettext.GNUTranslations(io.BytesIO(_compiled_catalog(lang, cached=False)))
 
 
-def _compiled_catalog(lang: str) -> bytes:
+def _compiled_catalog(lang: str, *, cached: bool = True) -> bytes:
     """The ``.mo`` bytes of ``lang``'s checked catalog. Reading, checking and compiling a ``.po`` file with Babel
     takes ~0.1 s per language in every process that renders; the result is kept in the user's cache
     (:mod:`reportgen.usercache`), named by a digest of the ``.po`` file, this module and Babel's version: only a
@@ -281,7 +286,7 @@ def _compiled_catalog(lang: str) -> bytes:
         except OSError:
             key = None
         folder = usercache.cache_folder("catalogs", lang) if key else None
-        if folder is not None:
+        if folder is not None and cached:
             try:
                 return (folder / f"{key}.mo").read_bytes()
             except OSError:
