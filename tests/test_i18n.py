@@ -190,18 +190,29 @@ def test_missing_translations_names_each_problem():
     assert "Key figures" not in text
 
 
-def test_check_catalog_fails_with_every_msgid(tmp_path, monkeypatch):
-    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
+HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+
+
+@pytest.fixture
+def xx_catalog(tmp_path, monkeypatch):
+    """The .po file of a made-up language ``xx`` in a folder of its own, which i18n reads instead of its own; the
+    user's cache is a folder of the test's too."""
+    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path / "cache"))
+    locale = tmp_path / "locale"
+    po = locale / "xx" / "LC_MESSAGES" / "messages.po"
     po.parent.mkdir(parents=True)
-    po.write_text(
-        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
-        'msgid "Contents"\nmsgstr ""\n\n'
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    monkeypatch.setattr(i18n, "catalog_path", lambda lang: locale / lang / "LC_MESSAGES" / "messages.po")
+    return po
+
+
+def test_check_catalog_fails_with_every_msgid(xx_catalog):
+    xx_catalog.write_text(
+        HEADER + 'msgid "Contents"\nmsgstr ""\n\n'
         '#, fuzzy\nmsgid "Rank"\nmsgstr "Rang"\n\n'
         'msgid "Year"\nmsgstr "Année"\n',
         encoding="utf-8",
     )
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setattr(i18n, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
     with pytest.raises(ReportgenError) as err:
         check_catalog("xx")
     message = str(err.value)
@@ -211,13 +222,9 @@ def test_check_catalog_fails_with_every_msgid(tmp_path, monkeypatch):
         translations("xx")
 
 
-def test_an_edited_catalog_is_read_again(tmp_path, monkeypatch):
-    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
-    po.parent.mkdir(parents=True)
-    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+def test_an_edited_catalog_is_read_again(xx_catalog):
+    po, header = xx_catalog, HEADER
     po.write_text(header + 'msgid "Year"\nmsgstr "Année"\n', encoding="utf-8")
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setattr(i18n, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
     assert translations("xx").gettext("Year") == "Année"
     assert translations("xx") is translations("xx")
     po.write_text(header + 'msgid "Year"\nmsgstr "An"\n', encoding="utf-8")
@@ -276,17 +283,12 @@ def test_every_extracted_message_is_translated(lang):
     )
 
 
-def test_a_checked_catalog_is_kept_compiled_and_an_edited_one_is_checked_again(tmp_path, monkeypatch):
+def test_a_checked_catalog_is_kept_compiled_and_an_edited_one_is_checked_again(xx_catalog, tmp_path, monkeypatch):
     """The compiled catalog is kept in the user's cache, named by the .po file's content: a process that finds it
     neither reads nor checks the .po file again; an edit (even one that breaks the catalog) never meets a stale
     entry."""
-    monkeypatch.setenv("REPORTGEN_CACHE_DIR", str(tmp_path / "cache"))
-    po = tmp_path / "xx" / "LC_MESSAGES" / "messages.po"
-    po.parent.mkdir(parents=True)
-    header = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+    po, header = xx_catalog, HEADER
     po.write_text(header + 'msgid "Year"\nmsgstr "Année"\n', encoding="utf-8")
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setattr(i18n, "catalog_path", lambda lang: tmp_path / lang / "LC_MESSAGES" / "messages.po")
     assert i18n._compiled_catalog("xx") and i18n._translations("xx", 1).gettext("Year") == "Année"
     (entry,) = (tmp_path / "cache" / "catalogs" / "xx").glob("*.mo")
 
