@@ -31,6 +31,7 @@ import os
 import re
 import resource
 import signal
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -441,7 +442,25 @@ def _init_worker(memory_mb: int) -> None:
         _RESERVE = bytearray(_RESERVE_BYTES)
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        sys.unraisablehook = _quiet_memory_errors
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _quiet_memory_errors(unraisable, _default=sys.unraisablehook) -> None:
+    """Out of address space, C callbacks (FreeType's file reads in matplotlib…) raise MemoryError where Python can
+    only print it ("Exception ignored in …" and a traceback, once per call). The document's own failure says it in
+    one line; the other unraisable exceptions are printed as usual."""
+    if not isinstance(unraisable.exc_value, MemoryError):
+        _default(unraisable)
+
+
+def _memory_failure(key: str, memory_mb: int) -> DocResult:
+    return DocResult(key, "failed", error=f"needed more than render_memory_mb = {memory_mb} MiB; raise it in the "
+                                          "config or reduce the publication's size")
+
+
+def _is_memory_failure(r: DocResult) -> bool:
+    return r.status == "failed" and "render_memory_mb" in (r.error or "")
 
 
 def _render_in_worker(key: str) -> DocResult:
@@ -456,9 +475,8 @@ def _render_in_worker(key: str) -> DocResult:
         result = _WORKER.render(key)
     except MemoryError:  # raised again while the document's failure was being handled
         _RESERVE = None
-        return DocResult(key, "failed", error=f"needed more than render_memory_mb = {_WORKER.s.render_memory_mb} "
-                                              "MiB; raise it in the config or reduce the publication's size")
-    if result.status == "failed" and "render_memory_mb" in result.error:
+        return _memory_failure(key, _WORKER.s.render_memory_mb)
+    if _is_memory_failure(result):
         _RESERVE = None
     return result
 
@@ -520,20 +538,30 @@ def render_shard(s: Settings, shard: int, *, jobs: int | None = None) -> list[Do
         queue = [suspects.pop(0)] if alone else pending
         workers = 1 if alone else min(jobs, len(queue))
         broken: list[str] = []
+        # A worker that ran out of memory is not trusted with another document: what it had allocated may not have
+        # been given back (C libraries' caches, fragmented heaps), so the next document would fail for its sake
+        # (or fail to say why). The pool is replaced once what is in flight is done.
+        spent: list[bool] = []
 
         def collect(fut, k: str) -> None:
             try:
-                report(fut.result())
+                r = fut.result()
             except BrokenProcessPool:
                 broken.append(k)
+                return
+            except MemoryError:  # the worker could not even send the document's failure
+                r = _memory_failure(k, s.render_memory_mb)
             except Exception as exc:  # noqa: BLE001 - raised in the worker outside a document
-                report(DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} (please report it)"))
+                r = DocResult(k, "failed", error=f"internal error {type(exc).__name__}: {exc} (please report it)")
+            if _is_memory_failure(r):
+                spent.append(True)
+            report(r)
 
         ctx = mp.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                  initializer=_init_worker, initargs=(s.render_memory_mb,)) as pool:
             in_flight: dict = {}
-            while (queue or in_flight) and not broken:
+            while (queue or in_flight) and not broken and not spent:
                 while queue and len(in_flight) < workers:
                     k = queue.pop(0)
                     in_flight[pool.submit(_render_in_worker, k)] = k
