@@ -857,6 +857,15 @@ def test_a_brief_in_a_language_the_build_leaves_out_is_taken_out_by_the_next_bui
         machine.teardown()
 
 
+def test_a_config_put_back_after_a_build_in_another_working_directory_is_built():
+    """Found by the machine (2026-11-30): override on, ``reportgen build`` (Snakemake in the project folder),
+    override off, ``snakemake --directory …`` (the machine's own working directory): Snakemake found "Nothing to be
+    done", since config.json, newer than the outputs, had the content its own metadata recorded for the last build it
+    ran, and the override's country.css and the NGA briefs it styled stayed published. The default profile now sets
+    ``max-checksum-file-size: 0``: a newer input reruns its stage, which re-renders only what changed."""
+    play(("set_override", True), ("reportgen_build",), ("set_override", False), ("build",))
+
+
 def test_a_failed_brief_after_an_override_publishes_nothing():
     """Found by the machine (2026-11-30): with a stylesheet override set, ``reportgen brief CIV`` (no such country
     in the dataset) failed as it should but had already copied the override's ``country.css`` into the output. A

@@ -253,7 +253,17 @@ def zygote(path: str) -> None:  # pragma: no cover - a process of its own
     print("ready", flush=True)
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getppid()
     while True:
+        if os.getppid() != parent:
+            # The test process is gone without stopping us (killed, or a script that never called close()):
+            # end with it, rather than poll for ever and leave our folder in the temporary directory.
+            for pid in running:
+                _kill_group(pid)
+            import shutil
+
+            shutil.rmtree(Path(path).parent, ignore_errors=True)
+            return
         readable, _, _ = select.select([listener, *by_conn], [], [], 0.01)
         for sock in readable:
             if sock is listener:
