@@ -70,6 +70,7 @@ __all__ = [
     "mean_rating",
     "rating_summary",
     "rated_actions",
+    "per_table",
     "regional_actions",
     "regional_committed",
     "annex_actions",
@@ -970,21 +971,42 @@ def rating_summary(ratings: DataFrame, ev: Evaluation) -> DataFrame:
     n = ratings["n"].astype("float64")
     upper = sum((ratings[f"score_{s}"].astype("float64") for s in upper_scores(ev)),
                 start=pd.Series(0.0, index=ratings.index))
-    out = ratings.assign(upper_share=np.divide(upper.to_numpy(), n.to_numpy(), out=np.full(len(n), np.nan),
-                                               where=n.to_numpy() > 0),
-                         best=False, worst=False)
-    means = out["mean"].astype("float64").where(n > 0)
-    if means.notna().any():
-        out.loc[means.idxmax(), "best"] = True
-        out.loc[means.idxmin(), "worst"] = True
-    return out
+    # Positions, not labels (``.loc[label] = True`` took a third of a country brief's ratings table).
+    means = ratings["mean"].astype("float64").where(n > 0).to_numpy()
+    best = np.zeros(len(ratings), dtype=bool)
+    worst = np.zeros(len(ratings), dtype=bool)
+    if not np.isnan(means).all():
+        best[np.nanargmax(means)] = True  # the first of equal means, as Series.idxmax
+        worst[np.nanargmin(means)] = True
+    return ratings.assign(upper_share=np.divide(upper.to_numpy(), n.to_numpy(), out=np.full(len(n), np.nan),
+                                                where=n.to_numpy() > 0),
+                          best=best, worst=worst)
+
+
+def per_table(table: DataFrame, name: str, compute):
+    """``compute(table)``, computed once per table object and kept (the last few): lookups the context of every
+    publication needs over a whole table of the dataset (thousands of rows), whose tables are never changed in
+    place (a changed file makes a new Dataset)."""
+    key = (name, id(table))
+    hit = _PER_TABLE.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    value = compute(table)
+    if len(_PER_TABLE) >= 16:
+        _PER_TABLE.clear()
+    _PER_TABLE[key] = (table, value)
+    return value
+
+
+_PER_TABLE: dict[tuple[str, int], tuple[DataFrame, Any]] = {}
 
 
 def rated_actions(ds: Dataset, actions: DataFrame) -> int:
     """How many of ``actions`` (rows of Dataset.actions) have at least one rating."""
     if ds.ratings is None or not len(actions):
         return 0
-    return int(actions["action_id"].astype(str).isin(ds.ratings["action_id"].astype(str)).sum())
+    rated = per_table(ds.ratings, "rated action ids", lambda r: frozenset(r["action_id"].astype(str)))
+    return sum(a in rated for a in actions["action_id"].astype(str))
 
 
 def regional_actions(ds: Dataset) -> int:

@@ -35,6 +35,7 @@ from .aggregate import (
     annex_actions,
     country_figures,
     mean_rating,
+    per_table,
     rated_actions,
     rating_summary,
     region_figures,
@@ -527,7 +528,10 @@ class _Builder:
         rows = []
         best = worst = None
         scores_of = self.ev.scale.scores
-        for r in rating_summary(table, self.ev).to_dict("records"):
+        summary = rating_summary(table, self.ev)
+        # One row at a time as a dict (DataFrame.to_dict("records") costs milliseconds per small table).
+        columns = {c: summary[c].tolist() for c in summary.columns}
+        for r in (dict(zip(columns, values)) for values in zip(*columns.values())):
             n = int(r["n"])
             row = {"criterion": str(r["criterion"]),
                    "label": self.labels["criterion"].get(str(r["criterion"]), str(r["criterion"])),
@@ -606,8 +610,8 @@ class _Builder:
         files = sorted(f.rsplit("/", 1)[-1] for f in ds.source_files if "/" not in f.strip("/"))
         sources = []
         if scope_kind == "country" and ds.indicators is not None and len(ds.indicators):
-            ind = ds.indicators[ds.indicators["country"].astype(str) == self.doc.code]
-            sources = sorted(set(ind["source"].dropna().astype(str)))
+            sources = sorted(per_table(ds.indicators, "indicator sources by country", _sources_by_country)
+                             .get(self.doc.code, ()))
         return {
             "date": self.s.data_date or self.ev.published,
             "files": files,
@@ -919,12 +923,12 @@ class _Builder:
         if ratings is None or ratings.empty or "comment" not in ratings.columns:
             return []
         ids = list(actions["action_id"].astype(str))
-        r = ratings[ratings["action_id"].astype(str).isin(ids) & ratings["comment"].notna()]
+        by_action = per_table(ratings, "comments by action", _comments_by_action)
         out = []
         order = {a: i for i, a in enumerate(ids)}
         criteria = {code: i for i, code in enumerate(self.ev.criterion_codes)}
-        for row in sorted(r.itertuples(index=False), key=lambda x: (order[str(x.action_id)],
-                                                                     criteria.get(str(x.criterion), 9999))):
+        r = [row for a in order for row in by_action.get(a, ())]
+        for row in sorted(r, key=lambda x: (order[str(x.action_id)], criteria.get(str(x.criterion), 9999))):
             text = self.in_language(row, "comment", key="text")
             if text["text"].strip():
                 out.append({"action_id": str(row.action_id), "criterion": str(row.criterion),
@@ -933,6 +937,23 @@ class _Builder:
             if len(out) >= limit:
                 break
         return out
+
+
+def _sources_by_country(indicators: pd.DataFrame) -> dict[str, set[str]]:
+    """The sources of the indicators of each country."""
+    out: dict[str, set[str]] = {}
+    for country, source in zip(indicators["country"].astype(str), indicators["source"]):
+        if not is_missing(source):
+            out.setdefault(country, set()).add(str(source))
+    return out
+
+
+def _comments_by_action(ratings: pd.DataFrame) -> dict[str, list]:
+    """The ratings rows that carry a comment, by action id (as text), in the table's order."""
+    out: dict[str, list] = {}
+    for row in ratings[ratings["comment"].notna()].itertuples(index=False):
+        out.setdefault(str(row.action_id), []).append(row)
+    return out
 
 
 def _known_sum(cells: list[tuple[float | None, int]]) -> float | None:
@@ -954,3 +975,57 @@ def _cap(text: str) -> str:
 
 def _natural(text: str) -> tuple:
     return tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.findall(r"\d+|\D+", text))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# A context's digest
+# --------------------------------------------------------------------------------------------------------------------
+
+class _Opaque(Exception):
+    """A value whose content a digest cannot state (not one of the plain types a context is made of)."""
+
+
+def context_digest(ctx: dict) -> str | None:
+    """A digest of everything a template can read from ``ctx``: equal digests mean equal contexts, value for value
+    and type for type (``str``, :class:`~markupsafe.Markup` and :class:`Verbatim` differ: they are printed
+    differently), in order. None when the context holds a value of another type (nothing is then assumed).
+
+    With the same templates, catalog and code, equal contexts render the same HTML: :meth:`reportgen.worker.Worker.
+    page` uses this to take an unchanged publication's HTML from its published file instead of rendering it."""
+    from markupsafe import Markup
+
+    tags = {str: "s", Markup: "m", Verbatim: "v"}
+    parts: list[str] = []
+    add = parts.append
+
+    def walk(o: Any) -> None:
+        t = type(o)
+        tag = tags.get(t)
+        if tag is not None:
+            add(f"{tag}{len(o)}:")
+            add(o)
+        elif t is dict:
+            add(f"d{len(o)}:")
+            for k, v in o.items():
+                walk(k)
+                walk(v)
+        elif t is list or t is tuple:
+            add(f"{'l' if t is list else 't'}{len(o)}:")
+            for v in o:
+                walk(v)
+        elif o is None:
+            add("N")
+        elif t is bool:
+            add("T" if o else "F")
+        elif t is int:
+            add(f"i{o};")
+        elif t is float:
+            add(f"f{o!r};")
+        else:
+            raise _Opaque(t.__name__)
+
+    try:
+        walk(ctx)
+    except _Opaque:
+        return None
+    return hashlib.sha256("".join(parts).encode("utf-8", "surrogatepass")).hexdigest()

@@ -25,6 +25,7 @@ document's files, so a build killed at any point is completed by running it agai
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import multiprocessing as mp
 import os
@@ -37,14 +38,16 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from html import unescape
+from pathlib import Path
 
-from . import atomic, charts, context, layout, pdf, state
+from . import atomic, charts, context, layout, pdf, state, usercache
 from .aggregate import data_tables, slice_tables
 from .assets import dataset_images
 from .console import say
 from .context import RenderSettings, set_chart_store
 from .deps import dependencies_digest, html_dependencies
 from .errors import ReportgenError
+from .i18n import catalog_path
 from .export import tables_to_csv_bytes
 from .model import Doc
 from .plan import KIND_WEIGHT, shard_keys
@@ -143,6 +146,8 @@ class Page:
     key: str
     title: str
     attachments: list[tuple[str, bytes, str]]
+    #: What the HTML was made from (:meth:`Worker.html_inputs`), or None when that cannot be told.
+    prekey: str | None = None
 
 
 class RenderTimeout(Exception):
@@ -250,7 +255,10 @@ class Worker:
         s = self.s
         html_path = s.output / f"{doc.stem}.html"
         ctx = context.build_context(doc, self.ds, self.figures, settings=self.render_settings())
-        html = render_html(doc, ctx, self.env(doc.lang))
+        prekey = self.html_inputs(doc, ctx)
+        html = self.published_html(doc, prekey)
+        if html is None:
+            html = render_html(doc, ctx, self.env(doc.lang))
         attachments = self.attachments(doc)
         deps = html_dependencies(html, html_path)
         h = hashlib.sha256()
@@ -259,7 +267,48 @@ class Worker:
             h.update(hashlib.sha256(part).digest())
         for name, data, _ in attachments:
             h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
-        return Page(doc, html, h.hexdigest(), _title_of(html), attachments)
+        return Page(doc, html, h.hexdigest(), _title_of(html), attachments, prekey)
+
+    def html_inputs(self, doc: Doc, ctx: dict) -> str | None:
+        """A digest of everything a publication's HTML is made from: its context (:func:`reportgen.context.
+        context_digest`), and what renders it, the same for every page of a language: reportgen's code, the
+        versions of Jinja, MarkupSafe and Babel, the language, and the size and modification time of every file of
+        the template folders and of the language's catalog (stat only, so that a saved template or catalog changes
+        it at once in the preview's long-lived process, and a file put back as it was changes it too). None when
+        the context cannot be digested.
+
+        Rendering is the larger half of an unchanged publication's check (Jinja, the typography of every printed
+        value): a build after a one-country edit checks every publication, and most have the same inputs."""
+        digest = context.context_digest(ctx)
+        if digest is None:
+            return None
+        files: list[str] = []
+        for folder in self.dirs:
+            _tree_signature(str(folder), files)
+        catalog = catalog_path(doc.lang)
+        return usercache.digest(digest, usercache.code_digest(), _renderer_versions(), doc.lang,
+                                f"{catalog}\0{state.file_signature(catalog)}", "\n".join(files))
+
+    def published_html(self, doc: Doc, prekey: str | None) -> str | None:
+        """The published HTML of ``doc`` when it was made from ``prekey`` (its state says so, and the file is the
+        one its state describes): the HTML a render would give. None otherwise."""
+        if prekey is None:
+            return None
+        last = state.read_doc_state(self.s.output, doc)
+        if not last or last.get("prekey") != prekey or not last.get("html"):
+            return None
+        path = self.s.output / f"{doc.stem}.html"
+        before = state.file_signature(path)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if before != last["html"] or state.file_signature(path) != before:  # not that file, or written meanwhile
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def is_current(self, page: "Page") -> bool:
         """Whether the published files are those the build state records for this very key."""
@@ -294,7 +343,7 @@ class Worker:
         atomic.write_text(state.doc_state_path(s.output, page.doc), state.dump_json({
             "key": page.key, "pdf": state.file_signature(pdf_path),
             "html": state.file_signature(s.output / f"{page.doc.stem}.html"),
-            "pages": pages, "title": page.title, "seconds": round(seconds, 3),
+            "pages": pages, "title": page.title, "seconds": round(seconds, 3), "prekey": page.prekey,
         }))
 
     def render(self, key: str) -> DocResult:
@@ -310,6 +359,11 @@ class Worker:
             if current:
                 # Its files are those of its key: left as they are, or put back as an earlier render left them.
                 last = state.read_doc_state(s.output, doc) or {}
+                if last and page.prekey is not None and last.get("prekey") != page.prekey:
+                    # Rendered again to the same HTML (another context, or other template files' times): the next
+                    # build takes it from the published file.
+                    atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json({**last,
+                                                                                           "prekey": page.prekey}))
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], page.title)
             state.keep_render(s.output, doc)  # the render it replaces, for a build that asks for it again
@@ -406,6 +460,31 @@ def over_budget(s: Settings, r: DocResult) -> str:
         return ""
     return (f"{r.key}: {r.pages} pages, over the budget of {budget} for a {kind} publication (max_pages_{kind}); "
             "shorten its narrative or its lists, or raise the budget in the config")
+
+
+@functools.lru_cache(maxsize=1)
+def _renderer_versions() -> str:
+    """The versions of the libraries that turn a context into HTML."""
+    from importlib.metadata import version
+
+    return " ".join(f"{name} {version(name)}" for name in ("jinja2", "markupsafe", "babel"))
+
+
+def _tree_signature(folder: str, out: list[str]) -> None:
+    """Append ``path\0size\0mtime_ns`` of every file under ``folder`` (sorted; a few hundred microseconds)."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                _tree_signature(entry.path, out)
+            elif entry.is_file():
+                st = entry.stat()
+                out.append(f"{entry.path}\0{st.st_size}\0{st.st_mtime_ns}")
+        except OSError:
+            continue
 
 
 def _title_of(html: str) -> str:
