@@ -81,7 +81,25 @@ def test_an_unchanged_publication_takes_its_published_html_and_anything_it_was_m
     assert w.render(key).status == "built"  # its files were not the ones of its key: rendered again
     assert rendered == [key] * 4
 
+    # The published HTML is the state's file but not the HTML the render gave (a stranded last page made it publish
+    # a tighter version, reportgen.layout.Fitter): rendered, never taken for the rendered HTML.
+    assert w.render(key).status == "unchanged" and rendered == [key] * 4  # taken from its file
+    import json
+
+    from reportgen import state
+
+    fitted = first.html.replace("<body", '<body data-fitted=""', 1)
+    assert fitted != first.html
+    html_path.write_text(fitted, encoding="utf-8")
+    doc_state = state.doc_state_path(s.output, doc)
+    recorded = json.loads(doc_state.read_text(encoding="utf-8"))
+    doc_state.write_text(json.dumps({**recorded, "html": state.file_signature(html_path)}), encoding="utf-8")
+    as_fitted = w.page(doc)
+    assert rendered == [key] * 5 and as_fitted.html == first.html and as_fitted.key == first.key
+    assert w.render(key).status == "unchanged" and html_path.read_text(encoding="utf-8") == fitted
+    assert rendered == [key] * 6
+
     # Another context (the data date the publication prints): rendered.
     w.s = dataclasses.replace(w.s, data_date="2031-01-15")
     dated = w.page(doc)
-    assert rendered == [key] * 5 and dated.prekey != first.prekey and dated.html != first.html
+    assert rendered == [key] * 7 and dated.prekey != first.prekey and dated.html != first.html

@@ -291,11 +291,13 @@ class Worker:
 
     def published_html(self, doc: Doc, prekey: str | None) -> str | None:
         """The published HTML of ``doc`` when it was made from ``prekey`` (its state says so, and the file is the
-        one its state describes): the HTML a render would give. None otherwise."""
+        one its state describes) and is the HTML the render gave, byte for byte (not the tighter version a stranded
+        last page made it publish: :class:`reportgen.layout.Fitter`): the HTML a render would give. None
+        otherwise."""
         if prekey is None:
             return None
         last = state.read_doc_state(self.s.output, doc)
-        if not last or last.get("prekey") != prekey or not last.get("html"):
+        if not last or last.get("prekey") != prekey or not last.get("html") or not last.get("rendered"):
             return None
         path = self.s.output / f"{doc.stem}.html"
         before = state.file_signature(path)
@@ -304,6 +306,8 @@ class Worker:
         except OSError:
             return None
         if before != last["html"] or state.file_signature(path) != before:  # not that file, or written meanwhile
+            return None
+        if hashlib.sha256(data).hexdigest() != last["rendered"]:  # published as fitted
             return None
         try:
             return data.decode("utf-8")
@@ -344,6 +348,7 @@ class Worker:
             "key": page.key, "pdf": state.file_signature(pdf_path),
             "html": state.file_signature(s.output / f"{page.doc.stem}.html"),
             "pages": pages, "title": page.title, "seconds": round(seconds, 3), "prekey": page.prekey,
+            "rendered": hashlib.sha256(page.html.encode()).hexdigest(),
         }))
 
     def render(self, key: str) -> DocResult:
@@ -359,11 +364,13 @@ class Worker:
             if current:
                 # Its files are those of its key: left as they are, or put back as an earlier render left them.
                 last = state.read_doc_state(s.output, doc) or {}
-                if last and page.prekey is not None and last.get("prekey") != page.prekey:
+                rendered = hashlib.sha256(page.html.encode()).hexdigest()
+                if last and page.prekey is not None and (last.get("prekey"), last.get("rendered")) != (
+                        page.prekey, rendered):
                     # Rendered again to the same HTML (another context, or other template files' times): the next
                     # build takes it from the published file.
-                    atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json({**last,
-                                                                                           "prekey": page.prekey}))
+                    atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json(
+                        {**last, "prekey": page.prekey, "rendered": rendered}))
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], page.title)
             state.keep_render(s.output, doc)  # the render it replaces, for a build that asks for it again
