@@ -12,7 +12,8 @@ Layout (relative to the output folder)::
       model.pickle             the validated dataset and its figures (prepare → render)
       catalog.pickle           what the index page needs of the dataset, pandas-free (prepare → index)
       validation-failed        present while the last validation failed (its error count)
-      docs/{lang}/…/{x}.json   per publication: key, file signatures, pages, title, seconds (render)
+      docs/{lang}/…/{x}.json   per publication: key, file signatures, pages, title, seconds (render), prekey and
+                               rendered (what its HTML was made from, the digest of that HTML)
       shards/{n}.json          a render job's manifest (its Snakemake output); {n}.failed.json when it failed
       published.json           the publications the last index stage published
       summary.json             the last build's summary
