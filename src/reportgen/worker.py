@@ -38,7 +38,6 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from html import unescape
-from pathlib import Path
 
 from . import atomic, charts, context, layout, pdf, state, usercache
 from .aggregate import data_tables, slice_tables
@@ -47,8 +46,8 @@ from .console import say
 from .context import RenderSettings, set_chart_store
 from .deps import dependencies_digest, html_dependencies
 from .errors import ReportgenError
-from .i18n import catalog_path
 from .export import tables_to_csv_bytes
+from .i18n import catalog_path
 from .model import Doc
 from .plan import KIND_WEIGHT, shard_keys
 from .publish import publish_data
