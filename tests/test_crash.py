@@ -338,3 +338,23 @@ def test_an_unwritable_output_folder_gives_a_clear_error(tmp_path):
         assert list(ro.iterdir()) == []
     finally:
         _umount(ro)
+
+
+def test_a_full_disk_met_inside_a_library_is_said_as_a_full_disk(tmp_path):
+    """Found by CI (2026-11-30): the disk filled while WeasyPrint wrote a font file in the render job's temporary
+    folder (not through reportgen.atomic), and the document failed as "internal error OSError: [Errno 28]"."""
+    import errno
+    from types import SimpleNamespace
+
+    from reportgen.settings import Settings
+    from reportgen.worker import Worker
+
+    s = Settings.from_mapping({"data": str(tmp_path / "data"), "output": str(tmp_path / "out")})
+    font = tmp_path / "out" / ".reportgen" / "tmp" / "render-0" / "weasyprint-x" / "font.ttf"
+    for exc, where in ((OSError(errno.ENOSPC, "No space left on device", str(font)), str(font)),
+                       (OSError(errno.ENOSPC, "No space left on device"), "a temporary file in ")):
+        r = Worker.failed(SimpleNamespace(s=s), "fr/countries/ALB", 0.1, exc)
+        assert r.status == "failed" and r.error.startswith(f"the disk is full while writing {where}"), r.error
+        assert r.error.endswith("free some space and build again (nothing was half-written)")
+    other = Worker.failed(SimpleNamespace(s=s), "fr/countries/ALB", 0.1, OSError(errno.EIO, "I/O error"))
+    assert other.error.startswith("internal error OSError")  # only a full disk is said so

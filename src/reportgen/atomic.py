@@ -14,7 +14,8 @@ from pathlib import Path
 from .errors import ReportgenError
 
 
-def _describe(exc: OSError, path: Path) -> str:
+def describe_write_error(exc: OSError, path: Path | str) -> str:
+    """What a failed write means to the user, and what to do (a full disk, a folder not writable…)."""
     if exc.errno == errno.ENOSPC:
         return f"the disk is full while writing {path}; free some space and build again (nothing was half-written)"
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -33,7 +34,7 @@ def write_bytes(path: Path | str, data: bytes, *, durable: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     except OSError as exc:
-        raise ReportgenError(_describe(exc, path)) from None
+        raise ReportgenError(describe_write_error(exc, path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -44,7 +45,7 @@ def write_bytes(path: Path | str, data: bytes, *, durable: bool = True) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         _unlink_quietly(tmp)
-        raise ReportgenError(_describe(exc, path)) from None
+        raise ReportgenError(describe_write_error(exc, path)) from None
     except BaseException:
         _unlink_quietly(tmp)
         raise

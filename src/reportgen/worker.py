@@ -25,6 +25,7 @@ document's files, so a build killed at any point is completed by running it agai
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import hashlib
 import multiprocessing as mp
@@ -412,6 +413,12 @@ class Worker:
         # `except Exception`, else it would break the worker pool (or the render stage) with a traceback.
         if isinstance(exc, (ReportgenError, FatalURLFetchingError)):
             return DocResult(key, "failed", seconds, error=str(exc))
+        disk = exc if isinstance(exc, OSError) else cause
+        if isinstance(disk, OSError) and disk.errno in (errno.ENOSPC, errno.EDQUOT):
+            # Written by a library, not through reportgen.atomic: WeasyPrint's font files in the render job's
+            # temporary folder (in the output folder's state), a fitted HTML. Nothing is published half-written.
+            return DocResult(key, "failed", seconds, error=atomic.describe_write_error(
+                disk, disk.filename or f"a temporary file in {state.tmp_dir(s.output, 'render')}"))
         if not isinstance(exc, Exception):
             raise exc
         if s.render_memory_mb and _near_memory_cap(s.render_memory_mb):
