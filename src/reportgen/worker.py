@@ -148,6 +148,8 @@ class Page:
     attachments: list[tuple[str, bytes, str]]
     #: What the HTML was made from (:meth:`Worker.html_inputs`), or None when that cannot be told.
     prekey: str | None = None
+    #: sha256 of ``html`` (hex): part of the key, and what the state records as ``rendered``.
+    rendered: str = ""
 
 
 class RenderTimeout(Exception):
@@ -261,13 +263,14 @@ class Worker:
             html = render_html(doc, ctx, self.env(doc.lang))
         attachments = self.attachments(doc)
         deps = html_dependencies(html, html_path)
-        h = hashlib.sha256()
-        for part in (html.encode(), dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
+        rendered = hashlib.sha256(html.encode())
+        h = hashlib.sha256(rendered.digest())
+        for part in (dependencies_digest(deps, s.output).encode(), self.fingerprint.encode(),
                      s.pdf_variant.encode(), s.public_url.encode(), str(self.epoch).encode()):
             h.update(hashlib.sha256(part).digest())
         for name, data, _ in attachments:
             h.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
-        return Page(doc, html, h.hexdigest(), _title_of(html), attachments, prekey)
+        return Page(doc, html, h.hexdigest(), _title_of(html), attachments, prekey, rendered.hexdigest())
 
     def html_inputs(self, doc: Doc, ctx: dict) -> str | None:
         """A digest of everything a publication's HTML is made from: its context (:func:`reportgen.context.
@@ -348,7 +351,7 @@ class Worker:
             "key": page.key, "pdf": state.file_signature(pdf_path),
             "html": state.file_signature(s.output / f"{page.doc.stem}.html"),
             "pages": pages, "title": page.title, "seconds": round(seconds, 3), "prekey": page.prekey,
-            "rendered": hashlib.sha256(page.html.encode()).hexdigest(),
+            "rendered": page.rendered,
         }))
 
     def render(self, key: str) -> DocResult:
@@ -364,13 +367,12 @@ class Worker:
             if current:
                 # Its files are those of its key: left as they are, or put back as an earlier render left them.
                 last = state.read_doc_state(s.output, doc) or {}
-                rendered = hashlib.sha256(page.html.encode()).hexdigest()
                 if last and page.prekey is not None and (last.get("prekey"), last.get("rendered")) != (
-                        page.prekey, rendered):
+                        page.prekey, page.rendered):
                     # Rendered again to the same HTML (another context, or other template files' times): the next
                     # build takes it from the published file.
                     atomic.write_text(state.doc_state_path(s.output, doc), state.dump_json(
-                        {**last, "prekey": page.prekey, "rendered": rendered}))
+                        {**last, "prekey": page.prekey, "rendered": page.rendered}))
                 return DocResult(key, "unchanged", time.perf_counter() - t0, last.get("pages", 0),
                                  last["pdf"][0], last["html"][0], page.title)
             state.keep_render(s.output, doc)  # the render it replaces, for a build that asks for it again
