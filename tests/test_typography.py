@@ -232,3 +232,31 @@ def test_parts_in_another_language_get_their_own_typography():
     assert typeset_parts(fr_page, "fr") == f'<p>Note{NBSP}: <span lang="en">Note: it’s <em>ok!</em></span> fin{NNBSP}!</p>'
     same = '<p lang="en">it\'s</p>'
     assert typeset_parts(same, "en") == same  # nothing in another language: unchanged, byte for byte
+
+
+# The rules run on every printed value and on every text node of a macro's output, with the text around it: a quick
+# test skips the pieces no rule can change. It must never skip one that a rule changes.
+_PIECES = st.lists(st.sampled_from([
+    "a", "e", "r", "1er", "er", "n°", "N°", "°", "5", "12", "'", "’", ";", ":", "!", "?", "«", "»", "%", "€", ".",
+    ",", ")", "(", " ", "\t", NBSP, NNBSP, "\u2009", "\u2007", "\n", "janvier", "mai", "http://x.fr/a;b", "a@b.fr",
+    "<", "&",
+]), max_size=8).map("".join)
+
+
+@settings(max_examples=examples(3000), deadline=None)
+@given(text=_PIECES, before=_PIECES, after=_PIECES)
+def test_the_quick_test_never_skips_a_piece_the_rules_change(text, before, after):
+    from reportgen import typography as t
+
+    assert t._french_in_context(text, before, after) == t._french_rules(text, before, after)
+    assert t._english_in_context(text, before, after) == t._english_rules(text, before, after)
+
+
+def test_the_quick_test_skips_plain_pieces():
+    from reportgen import typography as t
+
+    assert not t._french_may_change("Djibouti", "Pays : ", "")
+    assert not t._french_may_change("12 345", "", " actions")
+    assert t._french_may_change("Total ", "", ": 12")  # a space before a mark that opens the next piece
+    assert t._french_may_change("12 ", "", "%")
+    assert not t._english_may_change("Djibouti", "")

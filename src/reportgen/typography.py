@@ -129,12 +129,36 @@ def _apply(s: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
+_FR_TRIGGER = re.compile(r"[;:!?«»'°]")
+_HSPACE_RE = re.compile(f"[{_HSPACE}]")
+
+
+def _french_may_change(text: str, before: str, after: str) -> bool:
+    """False only when no rule can change ``text`` read between ``before`` and ``after``: most printed values (names,
+    numbers, labels) are not read by the rules at all. A necessary condition of :func:`_edits`, rule by rule (tested
+    against the rules themselves): an edit of ``text`` is a mark, an apostrophe or a ``°`` in it (or a ``«``/``°``
+    just before it), or a run of spaces in it that stands before a mark opening ``after``, before ``%``/``€``, or
+    after ``1er``."""
+    if _FR_TRIGGER.search(text) or before.endswith(("«", "°")):
+        return True
+    if not _HSPACE_RE.search(text):
+        return False
+    return ((text[-1] in _HSPACE and after.startswith((";", ":", "!", "?", "»")))
+            or "%" in text or "€" in text or after.startswith(("%", "€")) or "er" in before[-2:] + text)
+
+
 def _french_in_context(text: str, before: str = "", after: str = "") -> str:
     """Apply the rules to ``text`` read between ``before`` and ``after`` (which are not changed).
 
     An insertion at the boundary between ``before`` and ``text`` belongs to ``text``; one at the boundary between
     ``text`` and ``after`` belongs to the next piece, so that no space is inserted twice.
     """
+    if not _french_may_change(text, before, after):
+        return text
+    return _french_rules(text, before, after)
+
+
+def _french_rules(text: str, before: str, after: str) -> str:
     s = before + text + after
     lo, hi = len(before), len(before) + len(text)
     keep = [(a, b, t) for a, b, t in _edits(s) if lo <= a and b <= hi and (a < b or a < hi)]
@@ -157,6 +181,19 @@ _FRENCH_SPACE = re.compile(r"[\u00a0\u202f](?=[;:!?])")
 def _english_in_context(text: str, before: str = "", after: str = "") -> str:
     """English rules on ``text`` read between ``before`` and ``after``: the apostrophe, and no French space before
     ``: ; ! ?`` (text first typeset as French, then found to be English)."""
+    if not _english_may_change(text, after):
+        return text
+    return _english_rules(text, before, after)
+
+
+def _english_may_change(text: str, after: str) -> bool:
+    """False only when the English rules cannot change ``text`` (see :func:`_french_may_change`): an apostrophe in
+    it, or a French space in it before a mark."""
+    return "'" in text or (("\u00a0" in text or "\u202f" in text)
+                           and (any(c in text for c in ";:!?") or after.startswith((";", ":", "!", "?"))))
+
+
+def _english_rules(text: str, before: str, after: str) -> str:
     s = before + text + after
     lo, hi = len(before), len(before) + len(text)
     spans = [m.span() for m in _PROTECTED.finditer(s)]
@@ -320,17 +357,22 @@ def _typeset_html(html: str, rules_for, page_lang: str = "") -> str:
     texts = {n: _html.unescape(tokens[n][1]) for run in runs for n in run}
     out = [t[1] for t in tokens]
     for run in runs:
+        # ``before``: the last _CONTEXT characters of the run's text up to the node, as typeset so far; ``after``:
+        # the first _CONTEXT characters after it, as written (kept as they go, not joined again for every node:
+        # a table is one run of hundreds of nodes).
+        before = ""
         for k, n in enumerate(run):
-            if n not in editable:
-                continue
-            rule = rules_for(node_lang[n])
-            if rule is None:
-                continue
-            before = "".join(texts[m] for m in run[:k])[-_CONTEXT:]
-            after = "".join(texts[m] for m in run[k + 1 :])[:_CONTEXT]
-            new = rule(texts[n], before, after)
-            if new != texts[n]:
-                texts[n] = new
-                out[n] = _html.escape(new, quote=False)
+            text = texts[n]
+            rule = rules_for(node_lang[n]) if n in editable else None
+            if rule is not None:
+                after, m = "", k + 1
+                while len(after) < _CONTEXT and m < len(run):
+                    after += texts[run[m]]
+                    m += 1
+                new = rule(text, before, after[:_CONTEXT])
+                if new != text:
+                    texts[n] = text = new
+                    out[n] = _html.escape(new, quote=False)
+            before = (before + text)[-_CONTEXT:]
     result = "".join(out)
     return Markup(result) if isinstance(html, Markup) else result
