@@ -294,3 +294,34 @@ def test_charts_of_many_categories_show_the_largest_and_one_others_bar(tmp_path)
                          settings=SETTINGS)
     assert tiny["charts"]["regions"]["others"] == tiny["charts"]["partners"]["others"] == 0
     assert len(_chart_labels(tiny["charts"]["regions"], "Region")) == 5
+
+
+def test_a_hair_of_change_to_the_total_leaves_other_briefs_contexts_as_they_were(tmp_path):
+    """Any amount changes the total, so every share; shares are carried to six decimals, so the briefs whose printed
+    figures did not move keep the same context (and a build takes their HTML from the published file)."""
+    from reportgen.context import context_digest
+
+    before = load(write_dataset(tmp_path / "a", TINY_DATASET))
+    edited = dict(TINY_DATASET)
+    edited["actions.csv"] = TINY_DATASET["actions.csv"].replace(",2010,80000,", ",2010,80000.01,")
+    assert edited["actions.csv"] != TINY_DATASET["actions.csv"]
+    after = load(write_dataset(tmp_path / "b", edited))
+    assert after[1].totals.committed != before[1].totals.committed  # the total moved
+
+    def digest(data, doc):
+        return context_digest(build_context(doc, *data, settings=SETTINGS))
+
+    for doc in (Doc("en", "country", "NGA"), Doc("fr", "country", "ALB"), Doc("en", "region", "see")):
+        assert digest(before, doc) == digest(after, doc), doc.key
+    for doc in (Doc("en", "country", "CHN"), Doc("en", "synthesis")):  # the edited one, and the totals
+        assert digest(before, doc) != digest(after, doc), doc.key
+    nga = build_context(Doc("en", "country", "NGA"), *before, settings=SETTINGS)["share"]
+    assert nga == round(350000 / before[1].totals.committed, 6)
+
+
+def test_a_share_is_rounded_to_six_decimals_but_never_to_zero():
+    from reportgen.context import _share
+
+    assert _share(0.123456789) == 0.123457
+    assert _share(3e-8) == 3e-8  # still "< 0.1 %", not "0.0 %"
+    assert _share(0) == 0 and _share(None) is None and _share(float("nan")) is None

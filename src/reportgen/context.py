@@ -3,7 +3,7 @@
 :func:`build_context` turns a :class:`~reportgen.model.Doc`, the validated :class:`~reportgen.model.Dataset` and its
 :class:`~reportgen.aggregate.Figures` into a plain ``dict`` of strings, numbers, lists and small dicts. It is pure:
 it reads no file and writes none. Values are *raw*: amounts are floats (``None`` when not reported), shares are
-0..1, years are ints; templates format them with the environment's filters (``money``, ``percent``, ``number``,
+0..1 (to :data:`SHARE_DECIMALS` decimals), years are ints; templates format them with the environment's filters (``money``, ``percent``, ``number``,
 ``year``, ``month``, ``date``). Names are already in the publication's language (``countries.csv`` /
 ``regions.csv`` overrides, else CLDR). Every key is listed in ``docs/templates.md``.
 
@@ -146,6 +146,24 @@ def _num(value: Any) -> float | None:
         return None
     v = float(value)
     return None if math.isnan(v) else v
+
+
+#: Shares (0..1) are carried to this many decimals, 0.0001 %: more than a publication prints (templates print a share
+#: with ``|share`` or ``|percent``, one decimal of a percent by default), and few enough that an edit which moves every
+#: share by a hair leaves alone the contexts it does not otherwise touch. Any amount changes the total, so any amount
+#: changed every country's and region's share; the HTML of every brief was then made again only to be found the same
+#: (a brief's HTML is read back from the published file when its context is unchanged: ``Worker.html_inputs``).
+SHARE_DECIMALS = 6
+
+
+def _share(value: Any) -> float | None:
+    """A share to :data:`SHARE_DECIMALS` decimals; None for NA/NaN. A share too small for them keeps its value, so
+    that it still reads "< 0.1 %", never "0.0 %"."""
+    v = _num(value)
+    if not v:
+        return v
+    rounded = round(v, SHARE_DECIMALS)
+    return rounded if rounded else v
 
 
 def _int(value: Any) -> int | None:
@@ -510,18 +528,18 @@ class _Builder:
     def partner_rows(self, table: pd.DataFrame, total: float) -> dict:
         top = self.s.top_partners
         rows = [{"partner": str(r.partner), "committed": _num(r.committed), "actions": int(r.actions),
-                 "share": _num(r.share)} for r in table.itertuples(index=False)]
+                 "share": _share(r.share)} for r in table.itertuples(index=False)]
         shown, rest = rows[:top], rows[top:]
         other = None
         if rest:
             committed = sum(r["committed"] or 0.0 for r in rest)
             other = {"partners": len(rest), "committed": committed, "actions": sum(r["actions"] for r in rest),
-                     "share": committed / total if total else 0.0}
+                     "share": _share(committed / total) if total else 0.0}
         return {"rows": shown, "other": other, "count": len(rows)}
 
     def theme_rows(self, table: pd.DataFrame) -> list[dict]:
         return [{"theme": str(r.theme), "label": self.labels["theme"].get(str(r.theme), str(r.theme)),
-                 "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
+                 "committed": _num(r.committed), "actions": int(r.actions), "share": _share(r.share)}
                 for r in table.itertuples(index=False)]
 
     def rating_rows(self, table: pd.DataFrame) -> dict:
@@ -677,13 +695,13 @@ class _Builder:
             if sf.countries is not None:
                 for c in sf.countries.head(3).itertuples(index=False):
                     top.append({"code": str(c.country), "name": self.country_name(str(c.country)),
-                                "committed": _num(c.committed), "share_of_region": _num(c.share_of_region)})
+                                "committed": _num(c.committed), "share_of_region": _share(c.share_of_region)})
             regions.append({
                 "code": code,
                 "anchor": Verbatim("region-" + code),
                 "name": self.region_name(code),
                 "committed": _num(r.committed),
-                "share": _num(r.share),
+                "share": _share(r.share),
                 "actions": int(r.actions),
                 "countries": int(r.countries),
                 "actions_without_amount": int(r.actions_without_amount),
@@ -699,13 +717,13 @@ class _Builder:
             countries.append({
                 "code": code, "name": self.country_name(code), "region": str(r.region),
                 "region_name": self.region_name(str(r.region)), "committed": _num(r.committed),
-                "share": _num(r.share), "rank": int(r.rank), "actions": int(r.actions),
+                "share": _share(r.share), "rank": int(r.rank), "actions": int(r.actions),
                 "href": self.link("country", code),
             })
         instruments = [{"instrument": str(r.instrument), "committed": _num(r.committed), "actions": int(r.actions)}
                        for r in fig.by_instrument.itertuples(index=False)]
         channels = [{"channel": str(r.channel), "label": self.labels["channel"].get(str(r.channel), str(r.channel)),
-                     "committed": _num(r.committed), "actions": int(r.actions), "share": _num(r.share)}
+                     "committed": _num(r.committed), "actions": int(r.actions), "share": _share(r.share)}
                     for r in fig.by_channel.itertuples(index=False)]
         partners = self.partner_rows(fig.by_partner, total)
         themes = self.theme_rows(fig.by_theme)
@@ -804,8 +822,8 @@ class _Builder:
             for c in sf.countries.itertuples(index=False):
                 cc = str(c.country)
                 countries.append({"code": cc, "name": self.country_name(cc), "committed": _num(c.committed),
-                                  "actions": int(c.actions), "share": _num(c.share), "rank": _int(c.rank),
-                                  "share_of_region": _num(c.share_of_region), "href": self.link("country", cc)})
+                                  "actions": int(c.actions), "share": _share(c.share), "rank": _int(c.rank),
+                                  "share_of_region": _share(c.share_of_region), "href": self.link("country", cc)})
         known = [c["committed"] for c in countries if c["committed"] is not None]
         countries_committed = float(sum(known)) if known else None
         limit = self.s.max_region_countries
@@ -833,7 +851,7 @@ class _Builder:
                 "number": self.ev.id, "title": self.ev.title.get(self.lang, ""), "region": name},
             "region": {"code": code, "name": title},
             "totals": _totals(t),
-            "share": _num(sf.share),
+            "share": _share(sf.share),
             "rank": sf.rank,
             "of": sf.of,
             "countries": countries,
@@ -894,7 +912,7 @@ class _Builder:
             "country": {"code": code, "name": name, "region": region, "region_name": self.region_name(region),
                         "region_href": self.link("region", region)},
             "totals": _totals(t),
-            "share": _num(sf.share),
+            "share": _share(sf.share),
             "rank": sf.rank,
             "of": sf.of,
             "actions": {"rows": rows[:limit], "total": len(rows), "more": max(0, len(rows) - limit)},
