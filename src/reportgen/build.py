@@ -37,9 +37,10 @@ def stage_validate(s: Settings, *, quiet: bool = False):
     again instead of judging the output up to date (:func:`reportgen.state.invalidate_workflow`).
     """
     # Imported here for start-up time: pandas and pandera load only for the stages that validate.
-    from .validate import validate_dataset
+    from .validate import TableCache, validate_dataset
 
-    result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000))
+    result = validate_dataset(s.data, max_xlsx_bytes=int(s.max_xlsx_mb * 1_000_000),
+                              cache=TableCache(state.validated_dir(s.output)))
     state.invalidate_workflow(s.output)
     if not quiet:
         for line in problem_lines(result.problems, report=s.output / "validation.html"):

@@ -82,6 +82,7 @@ CONFIG = "config.json"
 TMP = "tmp"
 CACHE = "cache"
 RENDERS = "renders"
+VALIDATED = "validated"
 #: How many replaced renders of each publication ``renders/`` keeps (the most recent ones).
 KEPT_RENDERS = 2
 
@@ -182,6 +183,11 @@ def commit_snapshot(output: Path) -> bool:
 
 def version_path(output: Path) -> Path:
     return state_dir(output) / VERSION
+
+
+def validated_dir(output: Path) -> Path:
+    """The tables the last validation read and checked (:class:`reportgen.validate.TableCache`)."""
+    return state_dir(output) / VALIDATED
 
 
 def cache_dir(output: Path) -> Path:
