@@ -69,6 +69,7 @@ __all__ = [
     "rating_columns",
     "mean_rating",
     "rating_summary",
+    "rating_summary_columns",
     "rated_actions",
     "per_table",
     "regional_actions",
@@ -154,6 +155,9 @@ class ScopeFigures:
     countries: DataFrame | None  # region only: country, committed, actions, share, rank, share_of_region
     regional_actions: int  # region only: actions with empty country counted in the region (0 for a country)
     indicators: DataFrame | None  # country only: INDICATOR_COLUMNS
+    #: The positions in Dataset.actions of the rows of ``actions`` (a publication's context reads the rows it needs
+    #: from lists made once per table: :func:`per_table`).
+    action_positions: np.ndarray | None = None
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -712,6 +716,7 @@ def _scope_figures(ds: Dataset, figures: Figures, kind: ScopeKind, code: str) ->
         rank=None if rank is None else int(rank),
         of=of,
         actions=ds.actions.iloc[rows].reset_index(drop=True),
+        action_positions=rows,
         by_year=tables["by_year"],
         by_year_channel=tables["by_year_channel"],
         by_partner=tables["by_partner"],
@@ -946,14 +951,19 @@ def slice_tables(
 # --------------------------------------------------------------------------------------------------------------------
 
 
+def _floats(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
 def mean_rating(ratings: DataFrame) -> float | None:
     """The mean score over every rating of a ratings table (criteria weighted by their number of ratings); None
     when nothing is rated."""
-    n = ratings["n"].astype("float64")
-    if n.sum() == 0:
+    n = _floats(ratings["n"])
+    total = np.nansum(n)
+    if total == 0:
         return None
-    means = ratings["mean"].astype("float64").fillna(0.0)
-    return float((means * n).sum() / n.sum())
+    means = np.nan_to_num(_floats(ratings["mean"]), nan=0.0)
+    return float(np.nansum(means * n) / total)
 
 
 def upper_scores(ev: Evaluation) -> tuple[int, ...]:
@@ -968,19 +978,35 @@ def rating_summary(ratings: DataFrame, ev: Evaluation) -> DataFrame:
     scale (:func:`upper_scores`; NaN when the criterion is not rated), and ``best`` / ``worst``: the criterion with
     the highest / lowest mean (ties: the first in the evaluation's order), False everywhere when nothing is
     rated."""
-    n = ratings["n"].astype("float64")
-    upper = sum((ratings[f"score_{s}"].astype("float64") for s in upper_scores(ev)),
-                start=pd.Series(0.0, index=ratings.index))
+    return ratings.assign(**_rating_summary_arrays(ratings, ev))
+
+
+def rating_summary_columns(ratings: DataFrame, ev: Evaluation) -> dict[str, list]:
+    """:func:`rating_summary` as a list of values per column (what a publication's context reads, without the cost
+    of a DataFrame for a table of a few rows)."""
+    columns = {c: ratings[c].tolist() for c in ratings.columns}
+    columns.update((name, values.tolist()) for name, values in _rating_summary_arrays(ratings, ev).items())
+    return columns
+
+
+def _rating_summary_arrays(ratings: DataFrame, ev: Evaluation) -> dict[str, np.ndarray]:
+    # NumPy, not pandas: a country brief's table has a criterion per row, and each pandas step cost more than its
+    # arithmetic (this was a sixth of a brief's context).
+    n = _floats(ratings["n"])
+    upper = np.zeros(len(ratings))
+    for s in upper_scores(ev):
+        upper = upper + _floats(ratings[f"score_{s}"])
     # Positions, not labels (``.loc[label] = True`` took a third of a country brief's ratings table).
-    means = ratings["mean"].astype("float64").where(n > 0).to_numpy()
+    with np.errstate(invalid="ignore"):
+        rated = n > 0
+    means = np.where(rated, _floats(ratings["mean"]), np.nan)
     best = np.zeros(len(ratings), dtype=bool)
     worst = np.zeros(len(ratings), dtype=bool)
     if not np.isnan(means).all():
         best[np.nanargmax(means)] = True  # the first of equal means, as Series.idxmax
         worst[np.nanargmin(means)] = True
-    return ratings.assign(upper_share=np.divide(upper.to_numpy(), n.to_numpy(), out=np.full(len(n), np.nan),
-                                                where=n.to_numpy() > 0),
-                          best=best, worst=worst)
+    return {"upper_share": np.divide(upper, n, out=np.full(len(n), np.nan), where=rated), "best": best,
+            "worst": worst}
 
 
 def per_table(table: DataFrame, name: str, compute):
@@ -1001,11 +1027,14 @@ def per_table(table: DataFrame, name: str, compute):
 _PER_TABLE: dict[tuple[str, int], tuple[DataFrame, Any]] = {}
 
 
-def rated_actions(ds: Dataset, actions: DataFrame) -> int:
-    """How many of ``actions`` (rows of Dataset.actions) have at least one rating."""
+def rated_actions(ds: Dataset, actions: DataFrame, positions: np.ndarray | None = None) -> int:
+    """How many of ``actions`` (rows of Dataset.actions, at ``positions`` when given) have at least one rating."""
     if ds.ratings is None or not len(actions):
         return 0
     rated = per_table(ds.ratings, "rated action ids", lambda r: frozenset(r["action_id"].astype(str)))
+    if positions is not None:
+        ids = per_table(ds.actions, "action ids", lambda a: a["action_id"].astype(str).tolist())
+        return sum(ids[i] in rated for i in positions.tolist())
     return sum(a in rated for a in actions["action_id"].astype(str))
 
 

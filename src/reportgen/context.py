@@ -27,6 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from . import atomic, charts
@@ -37,7 +38,7 @@ from .aggregate import (
     mean_rating,
     per_table,
     rated_actions,
-    rating_summary,
+    rating_summary_columns,
     region_figures,
     regional_actions,
     regional_committed,
@@ -546,9 +547,8 @@ class _Builder:
         rows = []
         best = worst = None
         scores_of = self.ev.scale.scores
-        summary = rating_summary(table, self.ev)
         # One row at a time as a dict (DataFrame.to_dict("records") costs milliseconds per small table).
-        columns = {c: summary[c].tolist() for c in summary.columns}
+        columns = rating_summary_columns(table, self.ev)
         for r in (dict(zip(columns, values)) for values in zip(*columns.values())):
             n = int(r["n"])
             row = {"criterion": str(r["criterion"]),
@@ -562,9 +562,17 @@ class _Builder:
         return {"rows": rows, "rated": best is not None, "best": best, "worst": worst,
                 "max_n": max((r["n"] for r in rows), default=0), "mean": mean_rating(table)}
 
-    def action_rows(self, actions: pd.DataFrame) -> list[dict]:
+    def action_rows(self, actions: pd.DataFrame, positions: np.ndarray | None = None) -> list[dict]:
+        """The rows of ``actions``; ``positions``: theirs in Dataset.actions, when ``actions`` are its rows there
+        (ScopeFigures.action_positions), read from the table's rows made once (a slice's own ``itertuples`` was a
+        tenth of a country brief's context)."""
+        if positions is not None:
+            every = per_table(self.ds.actions, "action rows", lambda t: list(t.itertuples(index=False)))
+            records = [every[i] for i in positions.tolist()]
+        else:
+            records = list(actions.itertuples(index=False))
         rows = []
-        for r in actions.itertuples(index=False):
+        for r in records:
             country = _text(r.country)
             region = _text(r.region)
             rows.append({
@@ -592,7 +600,7 @@ class _Builder:
             return []
         text_col = f"text_{self.lang}"
         rows = []
-        for r in rec.itertuples(index=False):
+        for r in per_table(rec, "recommendation rows", lambda t: list(t.itertuples(index=False))):
             scope = str(r.scope)
             if scopes is not None and scope not in scopes:
                 continue
@@ -619,11 +627,13 @@ class _Builder:
         rows.sort(key=lambda r: (order.get(r["scope_kind"], 3), _natural(r["rec_id"])))
         return rows
 
-    def data_note(self, totals, regional_actions: int | None, scoped: pd.DataFrame) -> dict:
-        """Facts the data note states (its sentences are in the template); ``scoped``: the publication's actions."""
+    def data_note(self, totals, regional_actions: int | None, scoped: pd.DataFrame,
+                  positions: np.ndarray | None = None) -> dict:
+        """Facts the data note states (its sentences are in the template); ``scoped``: the publication's actions
+        (``positions``: theirs in Dataset.actions, when known)."""
         ds = self.ds
         scope_kind = self.doc.kind
-        rated = rated_actions(ds, scoped)
+        rated = rated_actions(ds, scoped, positions)
         # The data tables read (narrative texts and images are not sources of figures).
         files = sorted(f.rsplit("/", 1)[-1] for f in ds.source_files if "/" not in f.strip("/"))
         sources = []
@@ -867,7 +877,7 @@ class _Builder:
             "narrative": self.narrative("region", code),
             "recommendations": self.recommendations({code, *members}),
             "charts": charts,
-            "data_note": self.data_note(t, int(sf.regional_actions), sf.actions),
+            "data_note": self.data_note(t, int(sf.regional_actions), sf.actions, sf.action_positions),
         }
 
     # -- country ------------------------------------------------------------------------------------------------
@@ -880,7 +890,7 @@ class _Builder:
         name = self.country_name(code)
         region = self.country_region.get(code, "")
         t = sf.totals
-        rows = self.action_rows(sf.actions)
+        rows = self.action_rows(sf.actions, sf.action_positions)
         limit = self.s.max_country_actions
         years = self.year_rows(sf.by_year)
         indicators = []
@@ -923,7 +933,7 @@ class _Builder:
             "narrative": self.narrative("country", code),
             "recommendations": self.recommendations({code}),
             "charts": charts,
-            "data_note": self.data_note(t, None, sf.actions),
+            "data_note": self.data_note(t, None, sf.actions, sf.action_positions),
         }
 
     def in_language(self, row, column: str, *, key: str | None = None) -> dict:
