@@ -144,11 +144,17 @@ def _csv_column(series: pd.Series, column: str) -> list[str]:
     if kind == "bool":
         return ["" if v is None else ("true" if v else "false") for v in values]
     out = []
+    texts: dict[str, str] = {}  # a column repeats its texts (codes, channels, partners): each is neutralised once
     for v in values:
         if v is None:
             out.append("")
         elif _is_number(v):
             out.append(str(int(v)) if isinstance(v, (numbers.Integral, np.integer)) else _format_float(float(v), digits))
+        elif isinstance(v, str):
+            text = texts.get(v)
+            if text is None:
+                text = texts[v] = neutralise(v)
+            out.append(text)
         else:
             out.append(neutralise(str(v)))
     return out
@@ -253,12 +259,18 @@ def _xlsx_column(series: pd.Series, column: str) -> list[tuple[str, Any, str | N
     if kind == "bool":
         return [blank if v is None else ("bool", bool(v), None) for v in values]
     out: list[tuple[str, Any, str | None]] = []
+    texts: dict[str, tuple[str, Any, str | None]] = {}  # each repeated text of the column made a cell once
     for v in values:
         if v is None:
             out.append(blank)
         elif _is_number(v):
             k = "int" if isinstance(v, (numbers.Integral, np.integer)) else "float"
             out.append(number(v, _number_format(column, k)))
+        elif isinstance(v, str):
+            cell = texts.get(v)
+            if cell is None:
+                cell = texts[v] = ("text", _xlsx_text(v), None)
+            out.append(cell)
         else:
             out.append(("text", _xlsx_text(v), None))
     return out
