@@ -3,8 +3,8 @@
 :func:`build_context` turns a :class:`~reportgen.model.Doc`, the validated :class:`~reportgen.model.Dataset` and its
 :class:`~reportgen.aggregate.Figures` into a plain ``dict`` of strings, numbers, lists and small dicts. It is pure:
 it reads no file and writes none. Values are *raw*: amounts are floats (``None`` when not reported), shares are
-0..1 (to :data:`SHARE_DECIMALS` decimals), years are ints; templates format them with the environment's filters (``money``, ``percent``, ``number``,
-``year``, ``month``, ``date``). Names are already in the publication's language (``countries.csv`` /
+0..1 (to :data:`SHARE_DECIMALS` decimals), years are ints; templates format them with the environment's filters
+(``money``, ``percent``, ``number``, ``year``, ``month``, ``date``). Names are already in the publication's language (``countries.csv`` /
 ``regions.csv`` overrides, else CLDR). Every key is listed in ``docs/templates.md``.
 
 Charts (SVG from :mod:`reportgen.charts`) are built here, with the publication's translated labels, and inlined as

@@ -948,7 +948,9 @@ class TableCache:
 
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            atomic.write_bytes(self._path(name), pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
+            # Not fsynced (a cache): a power cut costs the entry, which then fails to load and is read again.
+            atomic.write_bytes(self._path(name), pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL),
+                               durable=False)
         except Exception:  # noqa: BLE001 - a cache that cannot be written is no cache
             pass
 
