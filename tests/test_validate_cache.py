@@ -93,3 +93,23 @@ def test_a_cache_that_cannot_be_written_is_no_error(tmp_path):
     (tmp_path / "file").write_text("")
     result = validate_dataset(data, cache=TableCache(tmp_path / "file" / "cache"))
     _same(validate_dataset(data), result)
+
+
+def test_a_file_saved_between_the_two_reads_is_not_kept_under_the_other_bytes_key(tmp_path, monkeypatch):
+    """The key is made from the bytes read first; the table from a second read. A save in between (a writer saving
+    during a build) must not leave the new table under the old bytes' key, to be taken back for the old file."""
+    data = write_dataset(tmp_path / "data", TINY_DATASET)
+    cache = TableCache(tmp_path / "cache")
+    original_key = TableCache.key
+    edited = TINY_DATASET["ratings.csv"].replace("A-001;relevance;4;", "A-001;relevance;1;")
+
+    def key_then_save(root, name, *args):
+        keyed = original_key(root, name, *args)
+        if name == "ratings":
+            (data / "ratings.csv").write_text(edited, encoding="utf-8")
+        return keyed
+
+    monkeypatch.setattr(TableCache, "key", staticmethod(key_then_save))
+    validate_dataset(data, cache=cache)
+    assert not (tmp_path / "cache" / "ratings.pickle").exists()
+    assert (tmp_path / "cache" / "actions.pickle").exists()

@@ -904,13 +904,15 @@ class TableCache:
 
     @staticmethod
     def key(root: Path, name: str, evaluation_digest: str, ctx: Context, max_xlsx_bytes: int, *options: str
-            ) -> str | None:
-        """The entry's key, or None when the table is not a single readable file (read as usual, not kept)."""
+            ) -> tuple[str, str] | None:
+        """The entry's key and the digest of the file's bytes it was made from (an entry is kept only when the table
+        read has these bytes: a file saved between the two reads is not kept under the other bytes' key), or None
+        when the table is not a single readable file (read as usual, not kept)."""
         import hashlib
         from importlib.metadata import version
 
         from . import usercache
-        from .load import MAX_CSV_BYTES, exists, read_bytes
+        from .load import MAX_CSV_BYTES, exists, read_bytes, sha256
 
         csv_name, xlsx_name = f"{name}.csv", f"{name}.xlsx"
         has_csv, has_xlsx = exists(root, csv_name), exists(root, xlsx_name)
@@ -923,10 +925,11 @@ class TableCache:
         refs = hashlib.sha256()
         for target in sorted(ctx.references):
             refs.update(target.encode() + b"\0" + "\1".join(sorted(map(str, ctx.references[target]))).encode() + b"\2")
+        digest = sha256(data)
         return usercache.digest(usercache.code_digest(), *(f"{lib} {version(lib)}" for lib in ("pandas", "numpy",
                                                                                               "pandera")),
-                                name, rel, hashlib.sha256(data).digest(), str(max_xlsx_bytes), evaluation_digest,
-                                repr((ctx.languages, ctx.period)), refs.digest(), *options)
+                                name, rel, digest, str(max_xlsx_bytes), evaluation_digest,
+                                repr((ctx.languages, ctx.period)), refs.digest(), *options), digest
 
     def _path(self, name: str) -> Path:
         return self.folder / f"{name}.pickle"
@@ -993,8 +996,9 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000,
     legacy_pillars = False
     for name in TABLES:
         table = TABLES[name]
-        key = (cache.key(root, name, document.sha256 if document is not None else "", ctx, max_xlsx_bytes,
-                         f"legacy pillars: {legacy_pillars}") if cache is not None else None)
+        keyed = (cache.key(root, name, document.sha256 if document is not None else "", ctx, max_xlsx_bytes,
+                           f"legacy pillars: {legacy_pillars}") if cache is not None else None)
+        key, file_digest = keyed if keyed is not None else (None, None)
         kept = cache.get(name, key) if cache is not None and key is not None else None
         if kept is not None:
             raw, read_problems, themes_problems, raw_problems, result, table_problems = kept
@@ -1021,7 +1025,7 @@ def validate_dataset(data_dir: Path, *, max_xlsx_bytes: int = 50_000_000,
         if kept is None:
             raw_problems = check_mojibake(raw)
             result, table_problems = check_table(table, raw, ctx)
-            if cache is not None and key is not None:
+            if cache is not None and key is not None and raw.sha256 == file_digest:
                 cache.put(name, key, (raw, read_problems, themes_problems, raw_problems, result, table_problems))
         problems.extend(raw_problems)
         problems.extend(table_problems)
