@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -889,6 +890,15 @@ def _similar_file(root: Path, name: str) -> str | None:
     return Msg(N_("the file %(file)s (rename it)"), file=close) if close else None
 
 
+@lru_cache(maxsize=1)
+def _library_versions() -> str:
+    """The versions of the libraries that read and check a table (part of a :class:`TableCache` key; once per
+    process, not once per table)."""
+    from importlib.metadata import version
+
+    return ", ".join(f"{lib} {version(lib)}" for lib in ("pandas", "numpy", "pandera"))
+
+
 class TableCache:
     """The tables a validation read and checked, kept for the next one (the prepare stage's, in the build state).
 
@@ -909,7 +919,6 @@ class TableCache:
         read has these bytes: a file saved between the two reads is not kept under the other bytes' key), or None
         when the table is not a single readable file (read as usual, not kept)."""
         import hashlib
-        from importlib.metadata import version
 
         from . import usercache
         from .load import MAX_CSV_BYTES, exists, read_bytes, sha256
@@ -926,9 +935,7 @@ class TableCache:
         for target in sorted(ctx.references):
             refs.update(target.encode() + b"\0" + "\1".join(sorted(map(str, ctx.references[target]))).encode() + b"\2")
         digest = sha256(data)
-        return usercache.digest(usercache.code_digest(), *(f"{lib} {version(lib)}" for lib in ("pandas", "numpy",
-                                                                                              "pandera")),
-                                name, rel, digest, str(max_xlsx_bytes), evaluation_digest,
+        return usercache.digest(usercache.code_digest(), _library_versions(), name, rel, digest, str(max_xlsx_bytes), evaluation_digest,
                                 repr((ctx.languages, ctx.period)), refs.digest(), *options), digest
 
     def _path(self, name: str) -> Path:
